@@ -1,1 +1,50 @@
-"""implementations/problems."""
+"""Certified problems (CONTRACTS §3) and their registry.
+
+``get_problem(name, *, dim=None, seed=0, **options)`` builds one; ``PROBLEMS`` lists the names.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+from .base import CANONICAL_CONSTANTS, Problem
+from .data import load_dataset
+from .mlp import MLP
+from .nonsmooth import Hinge, L1LeastSquares, ReluNet
+from .quadratic import Quadratic
+from .regression import LeastSquares, Logistic
+
+
+def _logistic_box(*, box: float = 1.0, lam: float = 0.0, **options) -> Logistic:
+    return Logistic(box=box, lam=lam, **options)
+
+
+_FACTORIES: dict[str, Callable[..., Problem]] = {
+    "quadratic": Quadratic,
+    "least_squares": LeastSquares,
+    "logistic": Logistic,
+    "logistic_box": _logistic_box,
+    "l1_least_squares": L1LeastSquares,
+    "hinge": Hinge,
+    "relu_net": ReluNet,
+    "mlp": MLP,
+}
+
+
+PROBLEMS: tuple[str, ...] = tuple(_FACTORIES)
+
+
+def get_problem(name: str, *, dim: int | None = None, seed: int = 0, **options) -> Problem:
+    """Build the problem ``name`` (``dim=None``: the problem's default dimension)."""
+    if name not in _FACTORIES:
+        close = difflib.get_close_matches(str(name), list(_FACTORIES), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"unknown problem {name!r}{hint}; valid names: {', '.join(PROBLEMS)}")
+    if dim is not None:
+        options["dim"] = dim
+    return _FACTORIES[name](seed=seed, **options)
+
+
+__all__ = ["CANONICAL_CONSTANTS", "MLP", "PROBLEMS", "Hinge", "L1LeastSquares", "LeastSquares",
+           "Logistic", "Problem", "Quadratic", "ReluNet", "get_problem", "load_dataset"]

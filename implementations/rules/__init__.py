@@ -1,1 +1,23 @@
-"""implementations/rules."""
+"""Pure update rules (CONTRACTS §2): factories returning ``Rule`` objects with ``init/step``.
+
+One algorithm family per module; every factory takes keyword-only, validated hyperparameters.
+"""
+
+from .adagrad import adagrad, adanorm
+from .adam import adam, rmsprop
+from .amsgrad import amsgrad_code, amsgrad_paper
+from .base import FunctionalRule, Rule, State
+from .normalized import inexact_normalized, normalized
+from .sgd import sgd
+from .topk import topk, topk_mask
+
+#: every factory, by name (the conformance tables iterate over this)
+FACTORIES = {
+    "sgd": sgd, "adagrad": adagrad, "adanorm": adanorm, "rmsprop": rmsprop, "adam": adam,
+    "amsgrad_paper": amsgrad_paper, "amsgrad_code": amsgrad_code, "normalized": normalized,
+    "inexact_normalized": inexact_normalized, "topk": topk,
+}
+
+__all__ = ["FACTORIES", "FunctionalRule", "Rule", "State", "adagrad", "adam", "adanorm",
+           "amsgrad_code", "amsgrad_paper", "inexact_normalized", "normalized", "rmsprop", "sgd",
+           "topk", "topk_mask"]
