@@ -1,0 +1,96 @@
+"""``asyncbound theory list|show``: the registered theorems, their provenance and derivations.
+
+Theory only: imports sympy through ``theory``, never torch.
+"""
+
+from __future__ import annotations
+
+import json
+
+from checks.errors import UsageError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "theory", help="list and show the theorems (bounds) with their provenance",
+        description="List the registered bounds or show one: statement, formula, assumptions, "
+                    "side conditions, source, provenance and derived quantities.")
+    sub = p.add_subparsers(dest="theory_command", metavar="ACTION")
+    p_list = sub.add_parser("list", help="one row per bound: key, paper, metric, kind, provenance")
+    p_list.add_argument("--json", action="store_true", help="machine-readable output")
+    p_list.add_argument("--paper", default=None, help="only the bounds of this paper")
+    p_list.set_defaults(handler=_list)
+    p_show = sub.add_parser("show", help="everything about one bound")
+    p_show.add_argument("key", help="bound key, e.g. classic_delayed_sgd/nonconvex")
+    p_show.add_argument("--json", action="store_true", help="machine-readable output")
+    p_show.add_argument("--no-derive", action="store_true",
+                        help="skip the symbolic derivations (faster)")
+    p_show.set_defaults(handler=_show)
+    p.set_defaults(handler=_usage(p))
+
+
+def _usage(parser):
+    def handler(args):
+        raise UsageError("choose an action: list or show KEY (asyncbound theory --help)")
+    return handler
+
+
+def _rows(paper: str | None) -> list[dict]:
+    import theory
+
+    if paper is not None and paper not in theory.PAPERS:
+        raise UsageError(f"unknown paper {paper!r}; known: {', '.join(theory.PAPERS)}")
+    return [
+        {"key": b.key, "paper": b.paper, "metric": b.metric, "metric_id": b.metric_id,
+         "kind": b.kind.value, "provenance": b.provenance.value,
+         "symbols": sorted(b.expr_symbols())}
+        for b in theory.BOUNDS.values() if paper is None or b.paper == paper
+    ]
+
+
+def _list(args) -> int:
+    rows = _rows(args.paper)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    widths = [max(len(r[c]) for r in rows) for c in ("key", "metric_id", "kind", "provenance")]
+    head = ("key", "metric_id", "kind", "provenance")
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=False)))
+    for r in rows:
+        print("  ".join(r[c].ljust(w) for c, w in zip(head, widths, strict=False)))
+    return 0
+
+
+def _show(args) -> int:
+    import theory
+    from theory.derivations import derived_quantities
+
+    try:
+        bound = theory.get_bound(args.key)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    data = bound.to_dict()
+    data["derived"] = {} if args.no_derive else derived_quantities(bound)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    src = data["source"]
+    lines = [
+        f"{bound.key}   [{bound.kind.value}, provenance: {bound.provenance.value}]",
+        f"metric ({bound.metric_id}): {bound.metric}",
+        f"statement: {bound.statement}",
+        f"bound: {data['expression']}",
+        f"latex: {data['latex']}",
+        "assumptions:",
+        *[f"  - {a['title']}: {a['statement']}" for a in data["assumptions"]],
+        "conditions:" if data["conditions"] else "conditions: none",
+        *[f"  - {c['text']}" for c in data["conditions"]],
+        f"source: {src['cite']}",
+        f"  {src['authors']}: {src['title']} ({src['url']})",
+        f"notes: {bound.notes}",
+    ]
+    if data["derived"]:
+        lines.append("derived:")
+        lines += [f"  {k}: {v}" for k, v in data["derived"].items()]
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,12 @@
+"""Shorthands shared by the paper modules (canonical symbols as module attributes)."""
+
+from __future__ import annotations
+
+from theory.assumptions import ASSUMPTIONS
+from theory.symbols import SYMBOLS
+
+S = SYMBOLS
+
+
+def assumptions(*keys: str):
+    return tuple(ASSUMPTIONS[k] for k in keys)

@@ -1,0 +1,198 @@
+r"""Nadiradze, Markov, Chatterjee, Kungurtsev, Alistarh: "Elastic Consistency: A Practical
+Consistency Model for Distributed Stochastic Gradient Descent", AAAI 2021, arXiv:2001.05918v3.
+
+Notation table (paper -> canonical)
+-----------------------------------
+| paper | canonical | meaning |
+|---|---|---|
+| T | ``K`` | number of steps |
+| eta | ``eta`` | constant step size |
+| B | ``B`` | elastic-consistency constant |
+| M | ``M`` | second-moment bound E||G||^2 <= M^2 |
+| sigma | ``sigma`` | variance bound |
+| c | ``mu`` | strong convexity |
+| a0 = E||x_0 - x*||^2 | ``r0_sq`` | initial distance |
+| tau | ``tau`` | max delay |
+| p | ``n_workers`` | processes |
+| f_c | ``n_crash`` | crashed processes |
+| gamma = k/d | ``gamma_topk`` | top-k density |
+| F0 = f(x_0) - f* | ``F0`` | initial gap |
+
+Provenance (honest statement)
+-----------------------------
+Only the title, authors, versions and abstract were read [V]. The elastic-consistency condition
+E||x_t - v_t|| <= eta B is the paper's notion, recalled, not read (RECONSTRUCTED as a statement of
+the paper). The B values per system and the three bounds below are DERIVED (project notes §2.2
+and §4, re-derived here, algebra checked by sympy in tests): they are valid inequalities under
+the stated assumptions, but the paper's own constants and step sizes may differ. Never cite them
+as the paper's Theorem numbers.
+
+Derivations (x_t: virtual sequence x_{t+1} = x_t - eta G(v_t); v_t: the view used)
+-----------------------------------------------------------------------------------
+NC-M: smoothness gives f(x_{t+1}) <= f(x_t) - eta <grad f(x_t), G_t> + L eta^2 |G_t|^2 / 2;
+E<grad f(x_t), grad f(v_t)> >= |grad f(x_t)|^2 - M L E|x_t - v_t| >= |grad f(x_t)|^2 - M L eta B;
+telescoping: (1/K) sum E|grad f(x_t)|^2 <= F0/(eta K) + eta L (M B + M^2/2).
+NC-sigma (eta <= 1/L): with <a,b> = (|a|^2+|b|^2-|a-b|^2)/2 and E|x-v|^2 <= eta^2 B^2:
+(1/K) sum E|grad f(x_t)|^2 <= 2 F0/(eta K) + L eta sigma^2 + L^2 eta^2 B^2.
+SC (eta mu <= 1): a_{t+1} <= (1 - eta mu) a_t + eta^2 (M^2 + 2 M B) + 2 mu eta^3 B^2, unrolled with
+(1 - eta mu)^K <= exp(-eta mu K): E|x_K - x*|^2 <= exp(-eta mu K) r0_sq + eta (M^2 + 2 M B)/mu + 2 eta^2 B^2.
+(A global M with strong convexity only holds on a bounded region visited by the run.)
+Registered non-convex forms multiply the non-F0 terms by (1 + 1/K): applying the inequality to
+K+1 steps and dropping ||grad f(x_0)||^2 >= 0 makes them bound the average over x_1..x_K (what a
+trace records after each update) as well as over x_0..x_{K-1}.
+
+B per system (norm form unless said): async shared memory with delay tau: |x_t - v_t| <= eta
+sum of at most tau step norms, so B = tau M (also for coordinate-wise torn reads with atomic
+adds). Crash faults: B = n_crash M / n_workers. Top-k with EF: the residual recursion gives
+B = sqrt(2 (1-gamma)(2-gamma)) M / gamma. Async + top-k with EF: tau M + (tau + 1) B_EF.
+Async + top-k without EF: tau M (the applied update is no longer than the gradient).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from theory.bounds import Bound, Kind, Provenance, Source
+from theory.papers._common import S, assumptions
+
+PAPER = "nadiradze2021"
+L, mu, sigma, M, B, K, eta, F0, tau, r0_sq = (
+    S[n] for n in ("L", "mu", "sigma", "M", "B", "K", "eta", "F0", "tau", "r0_sq"))
+n_workers, n_crash, gamma = S["n_workers"], S["n_crash"], S["gamma_topk"]
+
+_SRC = dict(
+    authors="Giorgi Nadiradze, Ilia Markov, Bapi Chatterjee, Vyacheslav Kungurtsev, Dan Alistarh",
+    title="Elastic Consistency: A Practical Consistency Model for Distributed Stochastic "
+          "Gradient Descent",
+    venue="AAAI", year=2021, arxiv="2001.05918v3",
+    url="https://arxiv.org/abs/2001.05918",
+)
+
+
+def _source(locator: str) -> Source:
+    return Source(locator=locator, **_SRC)
+
+
+@dataclass(frozen=True)
+class SystemB:
+    """The elastic-consistency constant of one system."""
+
+    name: str
+    expr: sp.Expr
+    provenance: Provenance
+    note: str
+
+
+B_EF = sp.sqrt(2 * (1 - gamma) * (2 - gamma)) * M / gamma
+
+B_SYSTEMS: dict[str, SystemB] = {
+    "sequential": SystemB("sequential", sp.Integer(0), Provenance.DERIVED, "no view gap"),
+    "async_shared_memory": SystemB(
+        "async_shared_memory", tau * M, Provenance.DERIVED,
+        "at most tau applied updates between read and write, E||G|| <= M"),
+    "crash_faults": SystemB(
+        "crash_faults", n_crash * M / n_workers, Provenance.DERIVED,
+        "synchronous averaging, at most n_crash partially delivered broadcasts"),
+    "topk_ef": SystemB(
+        "topk_ef", B_EF, Provenance.DERIVED,
+        "error-feedback residual recursion, top-k is a gamma-contraction (Stich et al. 2018 style)"),
+    "async_topk_ef": SystemB(
+        "async_topk_ef", tau * M + (tau + 1) * B_EF, Provenance.DERIVED,
+        "triangle inequality: residuals plus at most tau compressed updates"),
+    "async_topk_no_ef": SystemB(
+        "async_topk_no_ef", tau * M, Provenance.DERIVED,
+        "staleness only; the step is biased (needs a descent condition, not covered here)"),
+}
+
+
+def b_for(system: str) -> sp.Expr:
+    try:
+        return B_SYSTEMS[system].expr
+    except KeyError:
+        raise ValueError(f"unknown system {system!r}; known: {', '.join(B_SYSTEMS)}") from None
+
+
+_NOTE = ("Derived in this project (module docstring); stands in for the paper's theorem, "
+         "which was not read. Paper's constants may differ. x_t is the virtual sequence: the "
+         "model itself for lock-free SGD without compression; model minus residuals for top-k "
+         "with error feedback; top-k WITHOUT error feedback is not covered (biased steps).")
+
+#: the notes' forms, averaged over x_0..x_{K-1}; the registered forms carry (1 + 1/K) on the
+#: non-F0 terms so that they also bound the average over x_1..x_K (what a trace records after
+#: each update): apply the inequality to K+1 steps and drop ||grad f(x_0)||^2 >= 0.
+NC_M_CORE = F0 / (eta * K) + eta * L * (M * B + M**2 / 2)
+NC_SIGMA_CORE = 2 * F0 / (eta * K) + L * eta * sigma**2 + L**2 * eta**2 * B**2
+
+elastic_consistency = Bound(
+    key=f"{PAPER}/elastic_consistency", paper=PAPER,
+    metric="max_t E||x_t - v_t|| (view gap)", metric_id="view_gap", kind=Kind.UPPER,
+    expr=eta * B,
+    assumptions=assumptions("elastic_consistency"), conditions=(),
+    source=_source("Definition of elastic consistency (Section 2; recalled, not read)"),
+    provenance=Provenance.RECONSTRUCTED,
+    statement="E||x_t - v_t|| <= eta*B for every t (norm form)",
+    notes="Definition recalled from the paper; evaluate with B of the system (B_SYSTEMS).",
+)
+
+view_gap_async = Bound(
+    key=f"{PAPER}/view_gap_async", paper=PAPER,
+    metric="max_t E||x_t - v_t|| for asynchronous shared memory, staleness <= tau",
+    metric_id="view_gap", kind=Kind.UPPER, expr=eta * tau * M,
+    assumptions=assumptions("bounded_delay", "bounded_second_moment"), conditions=(),
+    source=_source("Section 2, asynchronous shared memory (B recalled; value derived)"),
+    provenance=Provenance.DERIVED,
+    statement="Lock-free SGD with constant step eta, staleness <= tau: E||x_t - v_t|| <= eta*tau*M",
+    notes="B_async = tau*M derived in the module docstring; valid for consistent and torn reads.",
+)
+
+nonconvex_M = Bound(
+    key=f"{PAPER}/nonconvex_M", paper=PAPER,
+    metric="(1/K) sum_{t=1..K} E||grad f(x_t)||^2 at the virtual iterates (also t=0..K-1)",
+    metric_id="avg_grad_sq",
+    kind=Kind.UPPER, expr=F0 / (eta * K) + (1 + 1 / K) * eta * L * (M * B + M**2 / 2),
+    assumptions=assumptions("smooth", "lower_bounded", "bounded_second_moment",
+                            "elastic_consistency"),
+    conditions=(), source=_source("non-convex theorem, norm-bounded (Thm NC-M of the notes)"),
+    provenance=Provenance.DERIVED, notes=_NOTE,
+    statement="Elastically consistent SGD (norm form), E||G||^2 <= M^2, any eta > 0",
+)
+
+nonconvex_sigma = Bound(
+    key=f"{PAPER}/nonconvex_sigma", paper=PAPER,
+    metric="(1/K) sum_{t=1..K} E||grad f(x_t)||^2 at the virtual iterates (also t=0..K-1)",
+    metric_id="avg_grad_sq",
+    kind=Kind.UPPER,
+    expr=2 * F0 / (eta * K) + (1 + 1 / K) * (L * eta * sigma**2 + L**2 * eta**2 * B**2),
+    assumptions=assumptions("smooth", "lower_bounded", "bounded_variance", "elastic_consistency"),
+    conditions=(sp.Le(eta, 1 / L),),
+    source=_source("non-convex theorem, variance-bounded (Thm NC-sigma of the notes)"),
+    provenance=Provenance.DERIVED, notes=_NOTE,
+    statement="Elastically consistent SGD (squared form E||x-v||^2 <= eta^2 B^2), eta <= 1/L",
+)
+
+strongly_convex = Bound(
+    key=f"{PAPER}/strongly_convex", paper=PAPER,
+    metric="E||x_K - x*||^2", metric_id="final_dist_sq", kind=Kind.UPPER,
+    expr=sp.exp(-eta * mu * K) * r0_sq + eta * (M**2 + 2 * M * B) / mu + 2 * eta**2 * B**2,
+    assumptions=assumptions("smooth", "strongly_convex", "bounded_second_moment",
+                            "elastic_consistency"),
+    conditions=(sp.Le(eta, 1 / mu),),
+    source=_source("strongly convex theorem (Thm SC of the notes)"),
+    provenance=Provenance.DERIVED, notes=_NOTE,
+    statement="Elastically consistent SGD (both forms), mu-strongly convex f, eta <= 1/mu",
+)
+
+
+def sc_step(a):
+    """One step of the SC recursion (used by the algebra test)."""
+    return (1 - eta * mu) * a + eta**2 * (M**2 + 2 * M * B) + 2 * mu * eta**3 * B**2
+
+
+def with_system(bound: Bound, system: str) -> sp.Expr:
+    """The bound's expression with B replaced by the system's B."""
+    return bound.expr.subs(B, b_for(system))
+
+
+BOUNDS = (elastic_consistency, view_gap_async, nonconvex_M, nonconvex_sigma, strongly_convex)
