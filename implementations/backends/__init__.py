@@ -1,1 +1,145 @@
-"""implementations/backends."""
+"""Backends: one signature, ``run(algorithm, problem, delays, steps, seeds, ...) -> Trace``.
+
+- ``reference`` (:mod:`.reference`): single process, deterministic, vectorised over seeds;
+  the oracle every other backend is compared with (replay parity);
+- ``processes`` / ``distributed``: real asynchronous runs, in modules of the same names,
+  imported lazily and called with the same signature.
+
+Shared conventions every backend follows (so a reference replay reproduces a real run):
+
+- seeds: ``seeds`` is a count S (base seed ``seed=0``) or a sequence (base seed = its first
+  element, S = its length). Seed row s of a batch is a sub-stream of the base seed: worker w's
+  noise is drawn as ``(S, d)`` from ``worker_generator(base, w)`` (CONTRACTS §1). A real run
+  with seed b equals the reference with ``seeds=[b]``;
+- starting point: :func:`initial_point` (``problem.x0(S, generator)`` on its own stream);
+- schedule: ``delay.schedule(K, P, S, schedule_generator(base))``;
+- block choices (random_blocks): the j-th draw of ``block_generator(base, w)``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import torch
+
+log = logging.getLogger(__name__)
+
+BACKEND_NAMES = ("reference", "processes", "distributed")
+_STRIDE, _X0_OFFSET = 1_000_003, 2 * 5011  # even: disjoint from the worker noise streams
+
+
+def initial_point(problem, n_seeds: int, seed: int, device="cpu") -> torch.Tensor:
+    """The ``(S, d)`` starting points of a run with base seed ``seed``."""
+    g = torch.Generator(device=device)
+    g.manual_seed(int(seed) * _STRIDE + _X0_OFFSET)
+    return problem.x0(n_seeds, g).to(device)
+
+
+def resolve_seeds(seeds, seed: int | None = None) -> tuple[int, int]:
+    """``(base_seed, n_seeds)`` from ``seeds`` (count or sequence) and an optional base ``seed``."""
+    if isinstance(seeds, bool):
+        raise ValueError(f"seeds must be a count or a list of seeds, got {seeds!r}")
+    if isinstance(seeds, int):
+        if seeds < 1:
+            raise ValueError(f"seeds must be >= 1, got {seeds}")
+        base = 0 if seed is None else seed
+        n = seeds
+    else:
+        seeds = list(seeds)
+        if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds):
+            raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
+        base, n = seeds[0], len(seeds)
+    if isinstance(base, bool) or not isinstance(base, int) or base < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {base!r}")
+    return base, n
+
+
+def resolve_problem(problem, *, dim=None, seed: int = 0, **problem_options):
+    """A Problem object passes through; a name is built with ``get_problem``."""
+    if isinstance(problem, str):
+        from ..problems import get_problem
+
+        return get_problem(problem, dim=dim, seed=seed, **problem_options)
+    if not hasattr(problem, "stochastic_grad"):
+        raise ValueError(f"problem must be a Problem or a problem name, got {problem!r}")
+    if dim is not None and dim != problem.dim:
+        raise ValueError(f"dim={dim} given, but the problem has dim {problem.dim}")
+    return problem
+
+
+def problem_meta(problem, problem_options: dict | None = None, seed=None) -> dict:
+    return {"name": problem.name, "dim": int(problem.dim), "seed": seed,
+            "options": dict(problem_options or {}),
+            "constants": {k: float(v) for k, v in problem.constants.items()},
+            "f_star": problem.f_star, "dtype": str(problem.dtype).replace("torch.", "")}
+
+
+def _backend_module(backend: str):
+    if backend not in BACKEND_NAMES:
+        raise ValueError(f"backend must be one of {list(BACKEND_NAMES)}, got {backend!r}")
+    try:
+        return importlib.import_module(f"{__name__}.{backend}")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.endswith(f"backends.{backend}"):
+            raise ValueError(f"backend {backend!r} is not available in this installation") from None
+        raise
+
+
+def run(algorithm, problem, delays, steps, seeds, *, backend: str = "reference", workers: int = 4,
+        lr: float | None = None, eval_every: int | None = None, **options):
+    """Run ``algorithm`` on ``problem`` with delay model ``delays``; returns a :class:`Trace`.
+
+    ``options``: hyperparameters and pattern options overriding the registry defaults, plus
+    backend options (reference: ``seed``, ``device``, ``dim``, ``max_delay``, ``problem_options``).
+    """
+    from ..registry import get_algorithm
+
+    spec = get_algorithm(algorithm)
+    if backend not in spec.backends:
+        raise ValueError(f"{spec.name} does not support backend {backend!r} "
+                         f"(supported: {', '.join(spec.backends)})")
+    module = _backend_module(backend)
+    return module.run(spec.name, problem, delays, steps, seeds, workers=workers, lr=lr,
+                      eval_every=eval_every, **options)
+
+
+def replay(source, *, problem=None, algorithm=None, steps=None, **options):
+    """Re-run a recorded interleaving on the reference backend (replay parity).
+
+    ``source``: a trace directory, a :class:`Trace`, or a :class:`Schedule` (then ``algorithm``
+    and ``problem`` are required). Algorithm, problem, config, workers and seed default to the
+    recorded meta; keyword arguments override them.
+    """
+    from ..delays import ReplayDelay, Schedule
+    from ..trace import Trace
+    from .reference import run as ref_run
+
+    if isinstance(source, Schedule):
+        meta, sched = {}, source
+    else:
+        tr = source if isinstance(source, Trace) else Trace.read(source)
+        meta, sched = tr.meta, Schedule.from_trace(tr)
+    algorithm = algorithm or meta.get("algorithm")
+    if algorithm is None or (problem is None and not meta.get("problem")):
+        raise ValueError("replay needs an algorithm and a problem (not recorded in the source)")
+    pm = meta.get("problem") or {}
+    if problem is None:
+        if pm.get("seed") is None:
+            raise ValueError("the recorded problem was passed as an object (its data seed is not "
+                             "recorded): pass problem= to replay")
+        problem = resolve_problem(pm["name"], dim=pm.get("dim"), seed=pm["seed"],
+                                  **pm.get("options", {}))
+    cfg = dict(meta.get("config") or {})
+    cfg.update(options)
+    cfg.setdefault("seed", meta.get("base_seed", 0))
+    workers = cfg.pop("workers", None) or meta.get("n_workers") or int(sched.worker.max()) + 1
+    for k in ("eval_every", "lr"):
+        cfg.setdefault(k, None)
+    steps = steps or sched.n_updates
+    return ref_run(algorithm, problem, ReplayDelay(sched), steps, sched.n_seeds, workers=workers,
+                   **cfg)
+
+
+__all__ = ["BACKEND_NAMES", "initial_point", "problem_meta", "replay", "resolve_problem",
+           "resolve_seeds", "run"]

@@ -1,0 +1,169 @@
+"""``asyncbound algorithms`` and ``asyncbound run``: list the registry; run one algorithm.
+
+``run`` validates every argument before any work (bad input: one line, exit 2, nothing
+written), runs, then writes ``OUT/trace.parquet`` and ``OUT/run.json`` atomically and prints
+a one-paragraph summary. torch is imported inside the handlers only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from checks.errors import UsageError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("algorithms", help="list the registered algorithms",
+                              description="List every registered algorithm: pattern, rule, "
+                                          "backends and the theory bounds it claims.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=_algorithms)
+
+    r = subparsers.add_parser(
+        "run", help="run one algorithm on one backend and write its trace",
+        description="Run ALGO on a problem under a delay model; write OUT/trace.parquet and "
+                    "OUT/run.json and print a summary.")
+    r.add_argument("algorithm", metavar="ALGO", help="registered algorithm (see 'algorithms')")
+    r.add_argument("--backend", default="reference", help="reference | processes | distributed")
+    r.add_argument("--problem", default="quadratic", help="problem name (default quadratic)")
+    r.add_argument("--dim", type=int, default=None, help="problem dimension")
+    r.add_argument("--delay", default=None,
+                   help="delay spec: none, constant:T, uniform:T, geometric:p[,cap=C], "
+                        "pareto:a[,cap=C], virtual:speeds=s1,s2,..[,jitter=j], adversarial:T, "
+                        "replay:PATH (default none)")
+    r.add_argument("--steps", type=int, required=True, help="number of applied updates K")
+    r.add_argument("--seeds", type=int, default=1, help="number of seeds S (batched)")
+    r.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
+    r.add_argument("--lr", type=float, default=None, help="step size (default: registry)")
+    r.add_argument("--workers", type=int, default=None, help="number of workers (default 4)")
+    r.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    lk = r.add_mutually_exclusive_group()
+    lk.add_argument("--lock", dest="lock", action="store_true", default=None,
+                    help="locked writes (real backends)")
+    lk.add_argument("--lock-free", dest="lock", action="store_false",
+                    help="lock-free writes (real backends; default)")
+    r.add_argument("--straggler", default=None, metavar="S1,S2,...",
+                   help="relative compute times of the workers (virtual time / injected delays)")
+    r.add_argument("--max-delay", type=int, default=None, help="cap on staleness, in updates")
+    r.add_argument("--eval-every", type=int, default=None, help="evaluate f every E updates")
+    r.add_argument("--out", required=True, help="output directory")
+    r.set_defaults(handler=_run)
+
+
+def _algorithms(args) -> int:
+    from implementations.registry import ALGORITHMS, describe
+
+    rows = [describe(s) for s in ALGORITHMS.values()]
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    w = max(len(r["name"]) for r in rows)
+    print(f"{'name':{w}}  {'pattern':14}  {'rule':18}  {'backends':31}  bounds")
+    for r in rows:
+        print(f"{r['name']:{w}}  {r['pattern']:14}  {r['rule']:18}  "
+              f"{','.join(r['backends']):31}  {', '.join(r['bounds']) or '-'}")
+    return 0
+
+
+def _positive(name, value, minimum=1):
+    if value is not None and value < minimum:
+        raise UsageError(f"--{name} must be >= {minimum}, got {value}")
+
+
+def _validate(args):
+    """Everything that can be checked without running; returns the run's keyword arguments."""
+    from implementations.backends import BACKEND_NAMES
+    from implementations.delays import parse_delay, with_cap
+    from implementations.problems import get_problem
+    from implementations.registry import build_rule, get_algorithm, split_config
+
+    try:
+        spec = get_algorithm(args.algorithm)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.backend not in BACKEND_NAMES:
+        raise UsageError(f"--backend must be one of {', '.join(BACKEND_NAMES)}, got {args.backend!r}")
+    if args.backend not in spec.backends:
+        raise UsageError(f"{spec.name} does not run on backend {args.backend!r} "
+                         f"(supported: {', '.join(spec.backends)})")
+    for name in ("steps", "seeds", "workers", "eval_every", "dim"):
+        _positive(name.replace("_", "-"), getattr(args, name))
+    _positive("seed", args.seed, 0)
+    _positive("max-delay", args.max_delay, 0)
+    if args.lr is not None and not (args.lr > 0 and math.isfinite(args.lr)):
+        raise UsageError(f"--lr must be a finite number > 0, got {args.lr}")
+    workers = args.workers
+    delay = args.delay
+    if args.straggler is not None:
+        try:
+            speeds = [float(s) for s in args.straggler.split(",")]
+        except ValueError:
+            raise UsageError(f"--straggler must be comma-separated numbers, got {args.straggler!r}") from None
+        if delay is not None and not delay.startswith("virtual"):
+            raise UsageError("give --straggler or --delay, not both (--straggler means "
+                             "--delay virtual:speeds=...)")
+        if workers is not None and workers != len(speeds):
+            raise UsageError(f"--straggler lists {len(speeds)} workers, --workers is {workers}")
+        workers = len(speeds)
+        delay = delay or "virtual:speeds=" + args.straggler
+    delay = delay or "none"
+    try:
+        model = with_cap(parse_delay(delay), args.max_delay)
+    except ValueError as exc:
+        raise UsageError(f"--delay: {exc}") from None
+    if workers is None:
+        workers = getattr(model, "n_workers", 4)
+    if hasattr(model, "n_workers") and model.n_workers != workers:
+        raise UsageError(f"--delay {model.spec} describes {model.n_workers} workers, --workers is {workers}")
+    if spec.pattern == "sync" and model.max_delay != 0:
+        raise UsageError(f"{spec.name} is synchronous: --delay must be none, got {model.spec!r}")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: CUDA is not available on this machine")
+    try:
+        problem = get_problem(args.problem, dim=args.dim, seed=args.seed)
+        rule_kw, pat_kw = split_config(spec, spec.config(lr=args.lr))
+        build_rule(spec, **rule_kw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {args.out!r} exists and is not a directory")
+    kw = dict(backend=args.backend, workers=workers, lr=args.lr, eval_every=args.eval_every,
+              seed=args.seed, device=args.device)
+    if args.lock is not None:
+        kw["lock"] = args.lock
+    if args.max_delay is not None:
+        kw["max_delay"] = args.max_delay
+    return spec, problem, model, kw, out
+
+
+def _run(args) -> int:
+    spec, problem, model, kw, out = _validate(args)
+    import numpy as np
+
+    from implementations.backends import run
+
+    kw.pop("max_delay", None)  # already folded into the model
+    trace = run(spec.name, problem, model, args.steps, args.seeds, **kw)
+    trace.meta["problem"]["seed"] = args.seed
+    trace.meta["cli"] = {"argv": sys.argv[1:]}
+    trace.write(out)
+    cols = trace.columns
+    last = cols["update"] == cols["update"].max()
+    final = np.nanmean(cols["loss"][last]) if last.any() else float("nan")
+    loss0 = trace.meta.get("loss0")
+    initial = f" (initial {float(np.mean(loss0)):.6g})" if loss0 else ""
+    st = cols["staleness"]
+    status = "complete" if trace.complete else f"STOPPED EARLY ({trace.meta.get('error')})"
+    print(f"{spec.name} on {problem.name} (d={problem.dim}), backend {trace.meta.get('backend')}, "
+          f"delay {model.spec}, {kw['workers']} workers, {args.seeds} seed(s), "
+          f"{int(cols['update'].max()) + 1} of {args.steps} updates, {status}: final loss mean "
+          f"{final:.6g}{initial}; staleness mean {st.mean():.3g}, max {int(st.max())}. "
+          f"Wrote {out / 'trace.parquet'} and {out / 'run.json'}.")
+    return 0
