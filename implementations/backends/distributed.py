@@ -1,0 +1,213 @@
+"""`distributed` backend: a parameter server on torch.distributed (gloo on CPU, NCCL on GPU).
+
+Rank 0 is the master (parameter server), ranks 1..W are workers (worker w = rank w+1). The
+master sends each worker x with its version tag; a worker computes a stochastic gradient at
+exactly that x (its j-th gradient is the j-th draw of ``worker_generator(seed, w)``) and sends
+it back with the version it read; the master posts one non-blocking ``irecv`` per worker,
+applies whichever completes first (polling ``is_completed()``), and answers that worker with
+the new x. Staleness ``write_version - read_version`` is therefore exact: the number of other
+workers' gradients applied while this one was computed. Patterns: ``master_worker`` (APAM,
+async Adam at the master, parameter-server SGD), ``sparse`` / ``sparse_ef`` (top-k steps sent
+as values + indices, error-feedback memory at the worker), ``sync`` (the master waits for one
+gradient per worker and applies their mean).
+
+Two launchers, one loop (:mod:`._ps`):
+
+- ``run(..., workers=N)`` starts N+1 local ranks (a local spawn context) that rendezvous over
+  TCP on 127.0.0.1 (a free port; rank 0's store listens on that address only, and
+  ``GLOO_SOCKET_IFNAME=lo``), with an explicit process-group timeout; the parent
+  supervises them (exit codes, the master's heartbeat, a deadline) and reads the master's
+  stamps from shared memory, so a failed run still returns its partial trace;
+- ``torchrun --nproc-per-node N+1 -m implementations.backends.distributed_main ...`` reads
+  RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT from the environment; rank 0 writes the trace.
+
+Every rank destroys its process group on the way out. Deviation from APAM's MPI code: no
+per-epoch ``Bcast`` synchronisation (it would reset the staleness the checks measure); the
+master applies one gradient per message instead of a ``Waitsome`` batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import tempfile
+import time
+
+import torch
+
+from . import _adapt, _faults
+from . import _shared as S
+from ._faults import BackendRunError
+from ._worker import WorkerConfig, child_pattern
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BackendRunError", "free_port", "prepare", "run"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def choose_backend(device: str, world: int) -> str:
+    """NCCL when every rank can have its own GPU; gloo otherwise (CPU tensors on the wire).
+
+    NCCL refuses two ranks on one GPU, so with fewer GPUs than ranks the wire stays gloo and
+    the GPU only computes.
+    """
+    if str(device).startswith("cuda") and torch.cuda.is_available() \
+            and torch.cuda.device_count() >= world:
+        return "nccl"
+    return "gloo"
+
+
+def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_every=None,
+            seed=None, device="cpu", instrument=True, straggler=None, dim=None,
+            problem_options=None, hang_timeout=30.0, _fault=None, **options):
+    """Validate everything and build ``(cfg, run_, meta)``; shared by run() and torchrun's main."""
+    from ..registry import build_rule, get_algorithm, split_config
+    from . import initial_point, problem_meta, resolve_problem, resolve_seeds
+    from .processes import _parse_straggler
+
+    base, n_seeds = resolve_seeds(seeds, seed)
+    if n_seeds != 1:
+        raise ValueError(f"the distributed backend runs one seed per launch, got {n_seeds}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    spec = get_algorithm(algorithm)
+    if spec.pattern not in _adapt.DISTRIBUTED_PATTERNS:
+        raise ValueError(f"{spec.name} has access pattern {spec.pattern!r}; the distributed "
+                         f"backend runs {', '.join(_adapt.DISTRIBUTED_PATTERNS)}")
+    spec_str, model = _adapt.delay_spec(delays)
+    straggler = _parse_straggler(straggler, workers)
+    if model is not None and spec_str != "none":
+        speeds = getattr(model, "speeds", None)
+        if speeds is None:
+            raise ValueError(f"the distributed backend measures its own delays; delay {spec_str!r} "
+                             "cannot be injected there (use 'none', 'virtual:speeds=...' or "
+                             "--straggler, or the processes backend's max_delay)")
+        if len(speeds) != workers:
+            raise ValueError(f"{spec_str} describes {len(speeds)} workers, the run has {workers}")
+        straggler = straggler or tuple(s / min(speeds) for s in speeds)
+    ev = max(1, steps // 200) if eval_every is None else eval_every
+    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
+        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
+    for name in ("lock", "lock_free", "max_delay", "view_gap", "timeout", "start_timeout"):
+        options.pop(name, None)  # processes-only switches; a parameter server is always consistent
+    prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
+    config = spec.config(lr=lr, **options)
+    rule_kw, pat_kw = split_config(spec, config)
+    build_rule(spec, **rule_kw)
+    home = "cpu"
+    if str(device).startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} requested but no CUDA device is available")
+        home = "cuda"
+    cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=spec.pattern,
+                       algorithm=spec.name if get_algorithm(spec.name) is spec else spec,
+                       rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
+                       locked=True, instrument=bool(instrument), straggler=straggler,
+                       eval_every=ev, fault=_fault, extra={"hang_timeout": hang_timeout})
+    x0 = initial_point(prob, 1, base).to(prob.dtype)
+    pattern = child_pattern(cfg, x0.reshape(-1))
+    states = pattern.init_states(x0)
+    run_ = S.allocate(x0.reshape(-1), states.shared, steps=steps, n_writers=1, n_workers=workers,
+                      n_procs=workers + 1, eval_every=ev, max_delay=None, master_worker=False,
+                      instrument=instrument)
+    run_.extra["t0"] = torch.zeros(1, dtype=torch.float64).share_memory_()
+    run_.extra["wstate"] = [{k: v.clone().share_memory_() for k, v in ws.items()}
+                            for ws in states.workers]
+    meta = {
+        "algorithm": spec.name, "backend": "distributed", "pattern": spec.pattern,
+        "rule": pattern.rule.name,
+        "problem": problem_meta(prob, problem_options, base if isinstance(problem, str) else None),
+        "config": config, "delay": spec_str, "max_delay": None, "n_workers": workers,
+        "n_seeds": 1, "base_seed": base, "seeds": [0], "steps": steps, "eval_every": ev,
+        "device": home, "bounds": list(spec.bounds),
+        "backend_config": {"straggler": list(straggler), "instrument": bool(instrument),
+                           "hang_timeout": hang_timeout, "layout": "parameter-server, rank 0"},
+    }
+    return cfg, run_, prob, meta
+
+
+def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers: int = 2,
+        lr: float | None = None, eval_every: int | None = None, seed: int | None = None,
+        device: str = "cpu", instrument: bool = True, straggler=None, dim: int | None = None,
+        problem_options: dict | None = None, timeout: float | None = None,
+        hang_timeout: float = 30.0, start_timeout: float = 120.0, pg_timeout: float = 120.0,
+        host: str = "127.0.0.1", raise_on_error: bool = True, _fault: dict | None = None,
+        **options):
+    """Start ``workers`` + 1 local ranks on loopback and run ``algorithm``; returns the Trace.
+
+    Same signature as the other backends. ``pg_timeout``: the process group's timeout
+    (rendezvous and every blocking op), ``hang_timeout``: the master's limit on silence from
+    the workers, ``timeout``: the whole run. On failure raises :class:`BackendRunError`
+    carrying the partial trace (``meta["complete"] is False``), or returns it when
+    ``raise_on_error=False``.
+    """
+    from ._ps import rank_main
+
+    cfg, run_, prob, meta = prepare(algorithm, problem, delays, steps, seeds, workers=workers,
+                                    lr=lr, eval_every=eval_every, seed=seed, device=device,
+                                    instrument=instrument, straggler=straggler, dim=dim,
+                                    problem_options=problem_options, hang_timeout=hang_timeout,
+                                    _fault=_fault, **options)
+    world = workers + 1
+    backend = choose_backend(device, world)
+    cfg.errdir = tempfile.mkdtemp(prefix="asyncbound-dist-")
+    init_method = f"tcp://{host}:{free_port(host)}"
+    ctx = torch.multiprocessing.get_context("spawn")
+    ready, go = ctx.Semaphore(0), ctx.Event()
+    procs = [ctx.Process(target=rank_main, args=(r, world, cfg, run_, init_method, backend,
+                                                 pg_timeout, ready, go),
+                         daemon=True, name=f"asyncbound-rank{r}") for r in range(world)]
+    names = ["master"] + [f"worker {w}" for w in range(workers)]
+    from .processes import _wait_ready
+    who, error, t0, t_end, t_detect = None, None, time.monotonic(), None, None
+    try:
+        env = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1}
+        if host.startswith("127."):
+            env["GLOO_SOCKET_IFNAME"] = "lo"
+        with _faults.child_env(**env):
+            for p in procs:
+                p.start()
+        who, error = _wait_ready(procs, names, ready, cfg.errdir, start_timeout)
+        if error is None:
+            t0 = time.monotonic()
+            run_.extra["t0"][0] = t0
+            run_.heartbeat.fill_(t0)
+            go.set()
+            # only the master's heartbeat is watched: a worker waiting for its reply is idle,
+            # not hung; the master itself names silent workers (hang_timeout)
+            who, error = _faults.monitor(
+                procs, names, errdir=cfg.errdir, heartbeat=run_.heartbeat[:1],
+                hang_timeout=max(hang_timeout * 2, 10.0),
+                deadline=None if timeout is None else t0 + float(timeout))
+            t_detect = time.monotonic() - t0
+            t_end = float(run_.heartbeat.max())
+    finally:
+        run_.counters[S.C_STOP] = 1
+        go.set()
+        _faults.teardown(procs)
+        if error is None:
+            shutil.rmtree(cfg.errdir, ignore_errors=True)
+    meta["backend_config"].update(process_group=backend, init_method=init_method,
+                                  pg_timeout=pg_timeout)
+    meta["elapsed_s"] = (t_end - t0) if t_end else None
+    meta["ended_after_s"] = t_detect
+    meta["pids"] = {n: p.pid for n, p in zip(names, procs, strict=True)}
+    meta["writer_processes"] = ["master"]   # rank 0 is the only rank that writes x
+    from .processes import _build_trace
+    trace = _build_trace(run_, cfg, prob, meta, error)
+    if error is not None:
+        trace.meta["failed"] = who
+        log.warning("distributed run failed: %s", error)
+        if raise_on_error:
+            raise BackendRunError(error, who, trace)
+    return trace

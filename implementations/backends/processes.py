@@ -1,0 +1,348 @@
+"""`processes` backend: real asynchronous runs on torch.multiprocessing workers, instrumented.
+
+Layout (DESIGN §3, ecosystem notes B1-B7, C3):
+
+- a LOCAL spawn context (``torch.multiprocessing.get_context("spawn")``); children get
+  ``OMP_NUM_THREADS=1`` in their environment and call ``torch.set_num_threads(1)`` first;
+- the model (and, for Hogwild, the rule state) lives in shared memory (``share_memory_()``),
+  or in CUDA memory shared through CUDA IPC from the parent, which keeps it alive until every
+  child has been joined;
+- patterns: ``full`` (Hogwild!: every worker reads and writes the whole model, shared rule
+  state), ``partition`` (PASSM: worker w owns block w, writes only it, keeps its own momentum),
+  ``partition_plus`` (PASSM+: a worker alternates full and own-block steps), ``master_worker``
+  (APAM: workers read x and hand gradients to one master process, the only writer of x and
+  of the rule state), ``sync`` (the master averages one gradient per worker per step);
+- ``lock=True``: a worker copies x and reads the version under one lock, and applies its
+  update and bumps the version under the same lock (consistent reads, serialised writes:
+  replay is exact). ``lock=False`` (Hogwild!): reads and parameter writes are lock-free; only
+  the bookkeeping (ticket, version bump, ring buffer, snapshot) takes the lock;
+- instrumentation (``instrument=True``): the version counter is bumped under the lock at each
+  write; ``(read_version, write_version, block, worker)`` and times go into preallocated
+  per-worker shared rows that the parent reads once at the end;
+- evaluation never runs in a worker's hot loop: the writer of every ``eval_every``-th version
+  copies x into a preallocated snapshot row (under the lock); the parent evaluates ``loss``
+  and ``grad_norm_sq`` of the snapshots and of the final x after the run;
+- delay injection: ``straggler=(f_0, ..., f_{W-1})`` makes worker w sleep ``(f_w - 1)`` times
+  its measured gradient time after each gradient; ``max_delay=T`` (or a bounded ``delays``
+  model such as ``uniform:T``) makes workers read x from a ring buffer of the last T+1
+  versions, at a drawn delay, and holds writers back so that no update is ever staler than T.
+
+Deviation from the papers: APAM's shared-memory master (OpenMP) scans ready flags and computes
+gradients itself when idle; here the master only applies (it is the single writer), in arrival
+order (or oldest read first under max-delay injection).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+from . import _adapt, _faults
+from . import _shared as S
+from ._faults import BackendRunError
+from ._worker import WorkerConfig, master_main, worker_main
+
+log = logging.getLogger(__name__)
+
+__all__ = ["BackendRunError", "run"]
+
+
+def _parse_straggler(straggler, workers: int) -> tuple:
+    if straggler is None or straggler == ():
+        return ()
+    if isinstance(straggler, str):
+        straggler = [s for s in straggler.split(",") if s.strip()]
+    vals = []
+    for s in straggler:
+        try:
+            v = float(s)
+        except (TypeError, ValueError):
+            raise ValueError(f"straggler factors must be numbers >= 1, got {straggler!r}") from None
+        if not (v >= 1.0 and math.isfinite(v)):
+            raise ValueError(f"straggler factors must be numbers >= 1, got {straggler!r}")
+        vals.append(v)
+    if len(vals) != workers:
+        raise ValueError(f"straggler needs one factor per worker ({workers}), got {len(vals)}")
+    return tuple(vals)
+
+
+def _devices(device: str, workers: int) -> tuple[str, tuple]:
+    if not str(device).startswith("cuda"):
+        return "cpu", ()
+    if not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} requested but no CUDA device is available")
+    n = torch.cuda.device_count()
+    home = str(device) if ":" in str(device) else "cuda:0"
+    if ":" in str(device) or n == 1:
+        return home, tuple(home for _ in range(workers))
+    return home, tuple(f"cuda:{w % n}" for w in range(workers))  # one worker per GPU
+
+
+def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers: int = 2,
+        lr: float | None = None, eval_every: int | None = None, seed: int | None = None,
+        device: str = "cpu", lock: bool | None = None, lock_free: bool | None = None,
+        instrument: bool = True, straggler=None, max_delay: int | None = None,
+        view_gap: bool = False, timeout: float | None = None, hang_timeout: float = 10.0,
+        start_timeout: float = 120.0, dim: int | None = None, problem_options: dict | None = None,
+        raise_on_error: bool = True, _fault: dict | None = None, **options):
+    """Run ``algorithm`` for real on ``workers`` spawned processes; return its Trace (S = 1).
+
+    Same signature as :func:`implementations.backends.reference.run`. ``seeds``/``seed`` follow
+    :func:`implementations.backends.resolve_seeds`; a real run has one seed, so a count S > 1
+    (or a list) runs S independent real runs one after another (bases ``base..base+S-1`` or the
+    listed seeds) and concatenates them. ``options`` are hyperparameters and pattern options
+    (as for the reference). ``lock=True`` (or ``lock_free=False``): locked mode; default
+    lock-free. ``delays``: ``None``/``"none"`` (natural asynchrony), a bounded model
+    (``"uniform:T"``, ``"constant:T"``, a capped one) for max-delay injection, or
+    ``"virtual:speeds=..."`` (straggler factors ``speed / min(speed)``). On failure raises
+    :class:`BackendRunError` (``.trace`` is the partial trace, ``meta["complete"] is False``),
+    or returns that trace when ``raise_on_error=False``.
+    """
+    from ..registry import build_rule, get_algorithm, split_config
+    from . import resolve_seeds
+
+    base, n_seeds = resolve_seeds(seeds, seed)
+    if n_seeds > 1:
+        from ..trace import Trace
+        bases = list(seeds) if not isinstance(seeds, int) else list(range(base, base + n_seeds))
+        kw = dict(workers=workers, lr=lr, eval_every=eval_every, device=device, lock=lock,
+                  lock_free=lock_free, instrument=instrument, straggler=straggler,
+                  max_delay=max_delay, view_gap=view_gap, timeout=timeout,
+                  hang_timeout=hang_timeout, start_timeout=start_timeout, dim=dim,
+                  problem_options=problem_options, raise_on_error=raise_on_error,
+                  _fault=_fault, **options)
+        parts = [run(algorithm, problem, delays, steps, [b], **kw) for b in bases]
+        for i, p in enumerate(parts):
+            p.columns["seed"][:] = i
+        meta = dict(parts[0].meta, seeds=bases, n_seeds=len(bases))
+        return Trace.concat(parts, meta)
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    locked = _lock_mode(lock, lock_free)
+    spec = get_algorithm(algorithm)
+    if spec.pattern not in _adapt.PROCESS_PATTERNS:
+        raise ValueError(f"{spec.name} has access pattern {spec.pattern!r}, which the processes "
+                         f"backend does not run (supported: {', '.join(_adapt.PROCESS_PATTERNS)})")
+    from . import problem_meta, resolve_problem
+    prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
+    spec_str, model = _adapt.delay_spec(delays)
+    straggler = _parse_straggler(straggler, workers)
+    inject_model = None
+    if spec.pattern == "sync" and model is not None and spec_str != "none" \
+            and getattr(model, "speeds", None) is None:
+        raise ValueError(f"{spec.name} is synchronous: its delay must be 'none' (or stragglers), "
+                         f"got {spec_str!r}")
+    if model is not None and spec_str != "none":
+        speeds = getattr(model, "speeds", None)
+        if speeds is not None:  # virtual time: slow workers become real stragglers
+            if len(speeds) != workers:
+                raise ValueError(f"{spec_str} describes {len(speeds)} workers, the run has {workers}")
+            straggler = straggler or tuple(s / min(speeds) for s in speeds)
+        else:
+            if model.max_delay is None and max_delay is None:
+                raise ValueError(f"delay {spec_str!r} is unbounded; real-run injection needs a cap "
+                                 f"(e.g. {spec_str},cap=16) or max_delay=T")
+            if hasattr(model, "recorded"):
+                raise ValueError("replay schedules are for the reference backend; a real run "
+                                 "makes its own interleaving")
+            inject_model = model
+            cap = model.max_delay if model.max_delay is not None else max_delay
+            max_delay = cap if max_delay is None else min(int(max_delay), int(cap))
+    if max_delay is not None and (isinstance(max_delay, bool) or int(max_delay) != max_delay
+                                  or max_delay < 0):
+        raise ValueError(f"max_delay must be an integer >= 0, got {max_delay!r}")
+    ev = max(1, steps // 200) if eval_every is None else eval_every
+    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
+        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
+    if hang_timeout is not None and not hang_timeout > 0:
+        raise ValueError(f"hang_timeout must be > 0 seconds, got {hang_timeout!r}")
+
+    config = spec.config(lr=lr, **options)
+    rule_kw, pat_kw = split_config(spec, config)
+    build_rule(spec, **rule_kw)                      # validates hyperparameters up front
+    pattern_name = spec.pattern
+    mw = pattern_name in ("master_worker", "sync")
+    home, wdev = _devices(device, workers)
+    from . import initial_point
+    x0 = initial_point(prob, 1, base).to(prob.dtype).to(home)     # (1, d), the reference's x0
+    cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=pattern_name,
+                       algorithm=spec.name if get_algorithm(spec.name) is spec else spec,
+                       rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
+                       worker_devices=wdev, locked=locked, instrument=bool(instrument),
+                       straggler=straggler, max_delay=max_delay, delay_model=inject_model,
+                       eval_every=ev, view_gap=bool(view_gap), fault=_fault)
+    from ._worker import build_pattern
+    pattern = build_pattern(cfg, x0.shape[-1])
+    states = pattern.init_states(x0)
+    n_writers = 1 if mw else workers
+    n_procs = workers + (1 if mw else 0)
+    run_ = S.allocate(x0.reshape(-1), states.shared, steps=steps, n_writers=n_writers,
+                      n_workers=workers, n_procs=n_procs, eval_every=ev, max_delay=max_delay,
+                      master_worker=mw, instrument=instrument)
+    run_.extra["t0"] = torch.zeros(1, dtype=torch.float64).share_memory_()
+    run_.extra["wstate"] = [{k: v.clone().share_memory_() for k, v in ws.items()}
+                            for ws in states.workers]
+    cfg.errdir = tempfile.mkdtemp(prefix="asyncbound-proc-")
+    ctx = torch.multiprocessing.get_context("spawn")
+    lk, ready, go = ctx.Lock(), ctx.Semaphore(0), ctx.Event()
+    extra = {}
+    if mw:
+        extra = {"queue": ctx.Queue(), "acks": [ctx.Semaphore(0) for _ in range(workers)]}
+    procs, names = [], []
+    for w in range(workers):
+        procs.append(ctx.Process(target=worker_main, args=(cfg, w, run_, lk, ready, go, extra),
+                                 daemon=True, name=f"asyncbound-worker{w}"))
+        names.append(f"worker {w}")
+    if mw:
+        procs.append(ctx.Process(target=master_main,
+                                 args=(cfg, workers, run_, lk, ready, go, extra),
+                                 daemon=True, name="asyncbound-master"))
+        names.append("master")
+
+    who, error, t0, t_end, t_detect = None, None, time.monotonic(), None, None
+    try:
+        with _faults.child_env(OMP_NUM_THREADS=1, MKL_NUM_THREADS=1):
+            for p in procs:
+                p.start()
+        who, error = _wait_ready(procs, names, ready, cfg.errdir, start_timeout)
+        if error is None:
+            t0 = time.monotonic()
+            run_.extra["t0"][0] = t0
+            run_.heartbeat.fill_(t0)
+            go.set()
+            who, error = _faults.monitor(
+                procs, names, errdir=cfg.errdir, heartbeat=run_.heartbeat,
+                hang_timeout=hang_timeout,
+                deadline=None if timeout is None else t0 + float(timeout))
+            t_detect = time.monotonic() - t0
+            # each child's last heartbeat is its last update: exit time is not run time
+            t_end = float(run_.heartbeat.max())
+    finally:
+        run_.counters[S.C_STOP] = 1
+        go.set()
+        _faults.teardown(procs)
+        if error is None:
+            shutil.rmtree(cfg.errdir, ignore_errors=True)
+    meta = {
+        "algorithm": spec.name, "backend": "processes", "pattern": pattern_name,
+        "rule": pattern.rule.name,
+        "problem": problem_meta(prob, problem_options, base if isinstance(problem, str) else None),
+        "config": config, "delay": spec_str, "max_delay": max_delay,
+        "n_workers": workers, "n_seeds": 1, "base_seed": base, "seeds": [0], "steps": steps,
+        "eval_every": ev, "device": str(home), "bounds": list(spec.bounds),
+        "backend_config": {"lock": locked, "instrument": bool(instrument),
+                           "straggler": list(straggler), "max_delay": max_delay,
+                           "start_method": "spawn", "worker_devices": list(wdev),
+                           "hang_timeout": hang_timeout, "timeout": timeout},
+        "elapsed_s": (t_end - t0) if t_end else None,
+        "ended_after_s": t_detect, "pids": {n: p.pid for n, p in zip(names, procs, strict=True)},
+        "writer_processes": [n for n, c in zip(["master"] if mw else names,
+                                               run_.counts.tolist(), strict=True) if c > 0],
+    }
+    if hasattr(pattern, "blocks"):
+        meta["partition"] = [list(b) for b in pattern.blocks]
+    trace = _build_trace(run_, cfg, prob, meta, error)
+    if error is not None:
+        trace.meta["failed"] = who
+        log.warning("processes run failed: %s (error files kept in %s)", error, cfg.errdir)
+        if raise_on_error:
+            raise BackendRunError(error, who, trace)
+    return trace
+
+
+def _lock_mode(lock, lock_free) -> bool:
+    if lock is not None and lock_free is not None and bool(lock) == bool(lock_free):
+        raise ValueError(f"lock={lock!r} and lock_free={lock_free!r} contradict each other")
+    if lock is not None:
+        return bool(lock)
+    if lock_free is not None:
+        return not bool(lock_free)
+    return False
+
+
+def _wait_ready(procs, names, ready, errdir, start_timeout):
+    """Wait until every child has bootstrapped (so timing starts together) or one failed."""
+    deadline = time.monotonic() + start_timeout
+    n = 0
+    while n < len(procs):
+        if ready.acquire(timeout=0.1):
+            n += 1
+            continue
+        for p, name in zip(procs, names, strict=True):
+            if p.exitcode not in (None, 0):
+                tb = _faults.read_error(errdir, name.replace(" ", ""))
+                msg = _faults.last_line(tb) if tb else f"exit code {p.exitcode}"
+                return name, f"{name} failed while starting: {msg}"
+        if time.monotonic() > deadline:
+            return None, f"workers did not start within start_timeout={start_timeout} s"
+    return None, None
+
+
+def _build_trace(run_, cfg, prob, meta, error):
+    from ..patterns import PatternState
+    if cfg.instrument:
+        rows = S.gather_rows(run_)
+    else:
+        rows = {"i": np.zeros((0, S.N_ISTAMP), np.int64), "f": np.zeros((0, S.N_FSTAMP))}
+    i, f = rows["i"], rows["f"]
+    n = i.shape[0]
+    loss = np.full(n, np.nan)
+    gns = np.full(n, np.nan)
+    wv = i[:, S.I_WRITE]
+    x_final = run_.x.detach().to("cpu").clone().unsqueeze(0)
+    applied = int(run_.counters[S.C_VERSION])
+    if not cfg.instrument and not cfg.locked and cfg.pattern not in ("master_worker", "sync"):
+        # lock-free without instrumentation keeps no version counter: claimed tickets
+        # (all applied when the run completed)
+        applied = int(run_.counters[S.C_CLAIMED])
+    with torch.no_grad():
+        nsnap = int((run_.snap_version >= 0).sum())
+        if nsnap and n:
+            xs = run_.snaps[:nsnap].clone()
+            vs = run_.snap_version[:nsnap].numpy()
+            # one (1, d) row at a time: the reference's shapes, so its reductions (and values,
+            # bit for bit) are the same as the reference's evaluation of the same x
+            lv, gv = np.empty(nsnap), np.empty(nsnap)
+            for j in range(nsnap):
+                xj = xs[j:j + 1]
+                lv[j] = float(prob.loss(xj).reshape(-1)[0])
+                gr = prob.full_grad(xj)
+                gv[j] = float(torch.linalg.vecdot(gr, gr).reshape(-1)[0])
+            pos = np.searchsorted(wv, vs - 1)
+            ok = (pos < n) & (wv[np.minimum(pos, n - 1)] == vs - 1)
+            loss[pos[ok]], gns[pos[ok]] = lv[ok], gv[ok]
+        if n and applied == wv[-1] + 1:  # the final x is the state after the last update
+            loss[-1] = float(prob.loss(x_final).reshape(-1)[0])
+            gr = prob.full_grad(x_final)
+            gns[-1] = float(torch.linalg.vecdot(gr, gr).reshape(-1)[0])
+    cols = {
+        "seed": np.zeros(n, np.int32), "update": wv.copy(), "worker": i[:, S.I_WORKER],
+        "block": i[:, S.I_BLOCK], "read_version": i[:, S.I_READ], "write_version": wv,
+        "wall_time": f[:, S.F_WALL], "loss": loss, "grad_norm_sq": gns,
+        "sgrad_norm_sq": f[:, S.F_SGRAD], "view_gap": f[:, S.F_VIEWGAP],
+        "ef_residual": f[:, S.F_EF],
+    }
+    final_state = PatternState(
+        [{k: v.detach().to("cpu").clone() for k, v in ws.items()} for ws in run_.extra["wstate"]],
+        {k: v.detach().to("cpu").clone() for k, v in run_.state.items()})
+    elapsed = meta.get("elapsed_s")
+    meta = dict(meta, updates_done=applied, complete=error is None and applied >= cfg.steps,
+                error=error, updates_per_s=(applied / elapsed) if elapsed else None,
+                instrumented=cfg.instrument)
+    trace = _adapt.make_trace(cols, meta, x_final, final_state)
+    # in memory only: per-update read and write windows (seconds since start), used by the
+    # lock-free replay tolerance to find which updates raced (docs/readme/backends.md)
+    trace.intervals = {"read_start": f[:, S.F_RS], "read_end": f[:, S.F_RE],
+                       "write_start": f[:, S.F_WS], "write_end": f[:, S.F_WE]}
+    # in memory only: the evaluation snapshots (version, x after that many updates)
+    nsnap = int((run_.snap_version >= 0).sum())
+    trace.snapshots = (run_.snap_version[:nsnap].numpy().copy(), run_.snaps[:nsnap].numpy().copy())
+    return trace

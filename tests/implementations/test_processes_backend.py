@@ -1,0 +1,121 @@
+"""The `processes` backend: real workers, shared memory, measured staleness, delay injection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from implementations.backends import initial_point, processes, replay, resolve_problem
+
+pytestmark = [pytest.mark.multiprocess]
+
+
+def _check_versions(tr, steps):
+    wv = tr["write_version"]
+    assert np.array_equal(np.sort(wv), np.arange(steps)), "write versions must be 0..K-1"
+    assert (tr["read_version"] <= wv).all() and (tr["read_version"] >= 0).all()
+    assert np.array_equal(tr["staleness"], wv - tr["read_version"])
+
+
+@pytest.mark.timeout(180)
+def test_hogwild_lock_free_trace_is_consistent():
+    steps = 400
+    tr = processes.run("hogwild_sgd", "quadratic", None, steps, [0], workers=3, dim=10,
+                       eval_every=50)
+    assert tr.complete and tr.meta["backend"] == "processes"
+    assert tr.meta["backend_config"]["lock"] is False
+    _check_versions(tr, steps)
+    assert set(np.unique(tr["worker"])) <= {0, 1, 2}
+    assert (tr["block"] == -1).all()
+    assert np.isfinite(tr["loss"][49::50]).all() and np.isfinite(tr["loss"][-1])
+    assert np.all(np.diff(tr["wall_time"]) >= 0)  # stamped under the lock, after the bump
+    assert tr["loss"][-1] < tr["loss"][49]
+
+
+@pytest.mark.timeout(180)
+def test_passm_workers_write_only_their_block():
+    steps, d = 200, 9
+    # locked + a snapshot after every update: x_{k+1} - x_k is exactly update k's write
+    tr = processes.run("passm", "quadratic", None, steps, [3], workers=2, dim=d, lock=True,
+                       eval_every=1)
+    _check_versions(tr, steps)
+    blocks = tr.meta["partition"]
+    assert blocks[0] == [0, blocks[1][0]] and blocks[1][1] == d
+    assert np.array_equal(tr["block"], tr["worker"])          # from the trace's block column
+    versions, xs = tr.snapshots
+    assert np.array_equal(versions, np.arange(1, steps + 1))
+    x0 = initial_point(resolve_problem("quadratic", dim=d, seed=3), 1, 3).numpy()
+    xs = np.concatenate([x0, xs])
+    for k in range(steps):                                     # from the parameter diffs
+        a, b = blocks[tr["worker"][k]]
+        changed = np.nonzero(xs[k + 1] != xs[k])[0]
+        assert ((changed >= a) & (changed < b)).all(), (k, changed, (a, b))
+
+
+@pytest.mark.timeout(180)
+def test_passm_lock_free_blocks_disjoint():
+    tr = processes.run("passm", "quadratic", None, 200, [3], workers=2, dim=9, lock=False)
+    _check_versions(tr, 200)
+    assert np.array_equal(tr["block"], tr["worker"])
+    rp = replay(tr)  # single writer per block: only inconsistent reads can differ
+    assert np.isfinite(np.asarray(tr.final_params)).all() and rp.complete
+
+
+@pytest.mark.timeout(180)
+def test_apam_only_the_master_writes():
+    steps = 150
+    tr = processes.run("apam", "quadratic", None, steps, [4], workers=2, dim=8, lock=False)
+    _check_versions(tr, steps)
+    assert tr.meta["writer_processes"] == ["master"]
+    assert set(np.unique(tr["worker"])) == {0, 1}
+    assert set(tr.final_state.shared) == {"m", "v", "vhat"}
+    assert all(ws == {} for ws in tr.final_state.workers)
+    assert tr["loss"][-1] < float(tr.meta["problem"]["constants"]["L"]) * 10
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("delay,T,exact", [("constant:3", 3, True), ("uniform:5", 5, False)])
+def test_max_delay_ring_buffer_bounds_staleness(delay, T, exact):
+    steps = 240
+    tr = processes.run("hogwild_sgd", "quadratic", delay, steps, [6], workers=2, dim=8,
+                       lock=True, lr=0.02)
+    _check_versions(tr, steps)
+    st = tr["staleness"]
+    assert st.max() <= T, "injected staleness must never exceed T"
+    if exact:  # every read aims at T: the bound is reached
+        assert st.max() == T and (st[T:] >= 1).mean() > 0.5
+    else:
+        assert st.max() >= 2
+    rp = replay(tr)  # ring entries are exact copies of x_r: replay stays exact
+    np.testing.assert_array_equal(np.asarray(tr.final_params), np.asarray(rp.final_params))
+
+
+@pytest.mark.timeout(180)
+def test_straggler_slows_one_worker_and_instrument_off():
+    tr = processes.run("hogwild_sgd", "quadratic", None, 300, [0], workers=2, dim=8,
+                       straggler="1,4", lock=True)
+    counts = np.bincount(tr["worker"], minlength=2)
+    assert counts[0] > counts[1]
+    off = processes.run("hogwild_sgd", "quadratic", None, 100, [0], workers=2, dim=8,
+                        instrument=False)
+    assert len(off) == 0 and off.meta["updates_done"] == 100 and off.final_params is not None
+
+
+def test_bad_options_fail_before_spawning():
+    with pytest.raises(ValueError, match="straggler"):
+        processes.run("hogwild_sgd", "quadratic", None, 10, [0], workers=2, straggler="1")
+    with pytest.raises(ValueError, match="unbounded"):
+        processes.run("hogwild_sgd", "quadratic", "geometric:0.5", 10, [0], workers=2)
+    with pytest.raises(ValueError, match="lr"):
+        processes.run("hogwild_sgd", "quadratic", None, 10, [0], workers=2, lr=-1.0)
+    with pytest.raises(ValueError, match="shared memory"):
+        processes.run("hogwild_sgd", "quadratic", None, 10**10, [0], workers=2)
+    with pytest.raises(ValueError, match="contradict"):
+        processes.run("hogwild_sgd", "quadratic", None, 10, [0], lock=True, lock_free=True)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")
+def test_cuda_without_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="CUDA"):
+        processes.run("hogwild_sgd", "quadratic", None, 10, [0], workers=2, device="cuda")
