@@ -149,8 +149,22 @@ def _run(args) -> int:
 
     from implementations.backends import run
 
+    from implementations.backends._faults import BackendRunError
+
     kw.pop("max_delay", None)  # already folded into the model
-    trace = run(spec.name, problem, model, args.steps, args.seeds, **kw)
+    try:
+        trace = run(spec.name, problem, model, args.steps, args.seeds, **kw)
+    except BackendRunError as err:
+        # A worker died or hung: keep the partial trace (marked incomplete) for diagnosis and
+        # name the cause in one line; exit 1 (a fault of the run, not of the arguments).
+        if err.trace is not None and len(err.trace.columns["update"]):
+            err.trace.meta.setdefault("cli", {"argv": sys.argv[1:]})
+            err.trace.write(out)
+            kept = f"; partial trace ({len(err.trace.columns['update'])} updates) kept in {out}"
+        else:
+            kept = "; no update was recorded, nothing written"
+        print(f"asyncbound run: run failed: {err}{kept}", file=sys.stderr)
+        return 1
     trace.meta["problem"]["seed"] = args.seed
     trace.meta["cli"] = {"argv": sys.argv[1:]}
     trace.write(out)
