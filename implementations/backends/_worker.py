@@ -1,4 +1,10 @@
-"""Worker and master loops of the `processes` backend (run in spawned children).
+"""Shared pieces of the `processes` backend's child processes, and their entry points.
+
+The loops themselves live in :mod:`._async_worker` (workers that write x: Hogwild!, PASSM,
+random blocks, sparse) and :mod:`._apam_master` (APAM/sync: gradient-only workers and the
+master). This module holds what both (and :mod:`._ps`) share: the run configuration, child
+bootstrap, error files, fault and max-delay injection, the bounded-staleness bookkeeping, the
+write of an update and what follows a version bump.
 
 Per update, a worker (1) claims a ticket (so a run applies exactly ``steps`` updates), (2) reads
 the version counter and copies x (under the lock in locked mode, or from the max-delay ring
@@ -12,7 +18,6 @@ Instrumentation (2, 5, 6) is outside the numerical kernel and is skipped when
 from __future__ import annotations
 
 import os
-import queue
 import random
 import time
 import traceback
@@ -189,20 +194,44 @@ def _wait_bounded(c, lock, infl, who: int, T: int, hb) -> None:
 
 
 def worker_main(cfg: WorkerConfig, who: int, run: S.SharedRun, lock, ready, go, extra) -> None:
-    """Entry point of worker ``who`` (spawned)."""
+    """Entry point of worker ``who`` (spawned).
+
+    The loop modules import this module's helpers, so they are imported here, in the child,
+    rather than at the top (which would be circular).
+    """
     try:
         device = cfg.worker_devices[who] if cfg.worker_devices else cfg.device
         bootstrap(cfg, device)
         if cfg.pattern in ("master_worker", "sync"):
-            _mw_worker_loop(cfg, who, run, lock, ready, go, extra, device)
+            from ._apam_master import gradient_worker_loop
+            gradient_worker_loop(cfg, who, run, lock, ready, go, extra, device)
             extra["queue"].close()
             extra["queue"].join_thread()  # flush our notes before leaving
         else:
-            _async_loop(cfg, who, run, lock, ready, go, device)
+            from ._async_worker import worker_loop
+            worker_loop(cfg, who, run, lock, ready, go, device)
     except BaseException:
         _write_error(cfg, f"worker{who}")
         raise SystemExit(1) from None
     _fast_exit(device)
+
+
+def master_main(cfg: WorkerConfig, who: int, run: S.SharedRun, lock, ready, go, extra) -> None:
+    """APAM master (spawned): the only writer of x and of the optimizer state.
+
+    Gradients are applied in arrival order; with max-delay injection the oldest pending one
+    goes first and the master waits rather than let an in-flight read exceed T. ``sync``: the
+    master waits for one gradient from every worker and applies their mean (minibatch SGD /
+    synchronous AMSGrad), one row per applied step with ``worker = -1``.
+    """
+    try:
+        bootstrap(cfg, cfg.device)
+        from ._apam_master import master_loop
+        master_loop(cfg, who, run, lock, ready, go, extra)
+    except BaseException:
+        _write_error(cfg, "master")
+        raise SystemExit(1) from None
+    _fast_exit(cfg.device)
 
 
 def _fast_exit(device: str) -> None:
@@ -213,14 +242,6 @@ def _fast_exit(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
     os._exit(0)
-
-
-def _region(pattern, block: int):
-    """Coordinates an update may write: a slice for partitions, None (data-dependent/all)."""
-    if block is not None and not torch.is_tensor(block) and block >= 0 and hasattr(pattern, "blocks"):
-        a, b = pattern.blocks[block]
-        return slice(a, b)
-    return None
 
 
 def _write(x, delta, problem, region, locked: bool, sparse: bool) -> None:
@@ -253,124 +274,6 @@ def _write(x, delta, problem, region, locked: bool, sparse: bool) -> None:
             x.clamp_(-D, D)
 
 
-def _async_loop(cfg, who, run, lock, ready, go, device):
-    from ..patterns import block_generator
-    from ..seeding import worker_generator
-    problem = cfg.problem
-    x = run.x                                # (d,) shared
-    home = x.device
-    pattern = child_pattern(cfg, x)
-    gen = worker_generator(cfg.seed, who, device=device)
-    bgen = block_generator(cfg.seed, who, device=device) if pattern.random_block else None
-    wstate = {k: v.to(device) for k, v in run.extra["wstate"][who].items()}
-    shared = run.state                       # (1, ...) shared tensors ({} if none)
-    sparse = pattern.random_block or cfg.pattern in ("sparse", "sparse_ef")
-    c = run.counters.numpy()
-    hb = run.heartbeat.numpy()
-    ist = run.istamps.numpy()[who] if cfg.instrument else None
-    fst = run.fstamps.numpy()[who] if cfg.instrument else None
-    cnt = run.counts.numpy()
-    infl = run.inflight.numpy()
-    fault = _Fault(cfg.fault, who)
-    delay = _Delay(cfg, who) if cfg.max_delay is not None else None
-    T = cfg.max_delay
-    factor = float(cfg.straggler[who]) if cfg.straggler else 1.0
-    serial = cfg.locked or delay is not None
-    # tickets: the run applies exactly `steps` updates; claiming them in chunks keeps the
-    # claim off the per-update path (at most chunk-1 reserved updates per worker at the end)
-    chunk = max(1, min(16, cfg.steps // (8 * cfg.n_workers)))
-    tickets = 0
-    done = 0
-    ready.release()
-    go.wait()
-    t0 = float(run.extra["t0"][0])
-    with torch.no_grad():
-        while True:
-            if tickets == 0:  # claim a few updates at a time: one lock per `chunk` updates
-                with lock:
-                    left = cfg.steps - int(c[S.C_CLAIMED])
-                    if left <= 0 or c[S.C_STOP]:
-                        break
-                    tickets = min(chunk, left)
-                    c[S.C_CLAIMED] += tickets
-            if c[S.C_STOP]:
-                break
-            tickets -= 1
-            fault.check(done)
-            rs = time.monotonic()
-            if delay is not None:
-                with lock:
-                    r = _bounded_read(c, lock, infl, who, delay, hb)
-                    xr = run.ring[r % (T + 1)].to(device, copy=True)
-                    _sync(xr)
-            elif cfg.locked:
-                with lock:
-                    r = int(c[S.C_VERSION])
-                    xr = x.to(device, copy=True)
-                    _sync(xr)
-            else:
-                r = int(c[S.C_VERSION]) if cfg.instrument else -1
-                xr = x.to(device, copy=True)
-                _sync(xr)
-            re_ = time.monotonic()
-            xr = xr.unsqueeze(0)
-            g = problem.stochastic_grad(xr, gen)                    # (1, d)
-            if factor != 1.0:
-                time.sleep(max(0.0, (factor - 1.0) * (time.monotonic() - re_)))
-            tl = done + 1
-            block = pattern.draw_block(bgen, 1) if bgen is not None else pattern.block_for(who, tl)
-            region = _region(pattern, block)
-            ws = time.monotonic()
-            held = serial
-            if serial:
-                lock.acquire()
-            try:
-                if delay is not None:
-                    _wait_bounded(c, lock, infl, who, T, hb)
-                tg = int(c[S.C_VERSION]) + 1
-                delta, wstate, new_sh = pattern.step(g, wstate, shared, t_local=tl,
-                                                     t_global=tg, block=block)
-                _write(x, delta.to(home), problem, region, serial, sparse)
-                for k, v in new_sh.items():
-                    shared[k].copy_(v)
-                _sync(x)
-                wv = -1
-                if serial or cfg.instrument:  # lock-free and uninstrumented: no bookkeeping
-                    if not held:
-                        lock.acquire()
-                        held = True
-                    wv = int(c[S.C_VERSION])
-                    c[S.C_VERSION] = wv + 1
-                    _after_write(run, cfg, x, wv + 1)
-                    _sync(run.ring)
-                    if delay is not None:
-                        infl[who] = -1
-                we = time.monotonic()  # under the lock: wall times follow the write order
-            finally:
-                if held:
-                    lock.release()
-            if cfg.instrument:
-                ist[done, S.I_READ] = r
-                ist[done, S.I_WRITE] = wv
-                ist[done, S.I_BLOCK] = int(block)
-                ist[done, S.I_WORKER] = who
-                fst[done, S.F_WALL] = we - t0
-                fst[done, S.F_SGRAD] = float(torch.linalg.vecdot(g, g).sum())
-                fst[done, S.F_RS], fst[done, S.F_RE] = rs - t0, re_ - t0
-                fst[done, S.F_WS], fst[done, S.F_WE] = ws - t0, we - t0
-                ef = pattern.ef_residual(wstate)
-                if ef is not None:
-                    fst[done, S.F_EF] = float(ef.sum())
-                if cfg.view_gap:
-                    fst[done, S.F_VIEWGAP] = float(torch.linalg.vector_norm(x.to(device) - xr))
-                cnt[who] = done + 1
-            done += 1
-            hb[who] = we
-    slot = run.extra["wstate"][who]  # leave the final worker state for the parent (parity)
-    for k, v in wstate.items():
-        slot[k].copy_(v.to(slot[k].device))
-
-
 def _after_write(run: S.SharedRun, cfg: WorkerConfig, x: torch.Tensor, version: int) -> None:
     """Under the lock, right after version ``version`` became current: ring buffer, snapshot."""
     if run.ring is not None:
@@ -383,152 +286,3 @@ def _after_write(run: S.SharedRun, cfg: WorkerConfig, x: torch.Tensor, version: 
             run.snaps[i].copy_(x)
             run.snap_version[i] = version
 
-
-def _mw_worker_loop(cfg, who, run, lock, ready, go, extra, device):
-    """APAM worker: read x (shared), compute g, hand it to the master's slot, wait for the ack."""
-    from ..seeding import worker_generator
-    problem = cfg.problem
-    gen = worker_generator(cfg.seed, who, device=device)
-    x = run.x
-    c = run.counters.numpy()
-    hb = run.heartbeat.numpy()
-    meta = run.slot_meta.numpy()
-    infl = run.inflight.numpy()
-    note_q, acks = extra["queue"], extra["acks"]
-    fault = _Fault(cfg.fault, who)
-    delay = _Delay(cfg, who) if cfg.max_delay is not None else None
-    T = cfg.max_delay
-    factor = float(cfg.straggler[who]) if cfg.straggler else 1.0
-    done = 0
-    ready.release()
-    go.wait()
-    while not c[S.C_STOP]:
-        fault.check(done)
-        if delay is not None:
-            with lock:
-                r = _bounded_read(c, lock, infl, who, delay, hb)
-                xr = run.ring[r % (T + 1)].to(device, copy=True)
-                _sync(xr)
-        elif cfg.locked or cfg.pattern == "sync":
-            with lock:
-                r = int(c[S.C_VERSION])
-                xr = x.to(device, copy=True)
-                infl[who] = r
-                _sync(xr)
-        else:
-            r = int(c[S.C_VERSION])
-            infl[who] = r
-            xr = x.to(device, copy=True)
-            _sync(xr)
-        t_c = time.monotonic()
-        g = problem.stochastic_grad(xr.unsqueeze(0), gen)
-        if factor != 1.0:
-            time.sleep(max(0.0, (factor - 1.0) * (time.monotonic() - t_c)))
-        run.grad_slot[who].copy_(g.squeeze(0))
-        _sync(run.grad_slot)
-        meta[who, 0] = r
-        meta[who, 1] = done
-        note_q.put(who)
-        done += 1
-        while not acks[who].acquire(timeout=0.2):
-            hb[who] = time.monotonic()
-            if c[S.C_STOP]:
-                return
-        hb[who] = time.monotonic()
-
-
-def master_main(cfg: WorkerConfig, who: int, run: S.SharedRun, lock, ready, go, extra) -> None:
-    """APAM master (spawned): the only writer of x and of the optimizer state.
-
-    Gradients are applied in arrival order; with max-delay injection the oldest pending one
-    goes first and the master waits rather than let an in-flight read exceed T. ``sync``: the
-    master waits for one gradient from every worker and applies their mean (minibatch SGD /
-    synchronous AMSGrad), one row per applied step with ``worker = -1``.
-    """
-    try:
-        bootstrap(cfg, cfg.device)
-        _master_loop(cfg, who, run, lock, ready, go, extra)
-    except BaseException:
-        _write_error(cfg, "master")
-        raise SystemExit(1) from None
-    _fast_exit(cfg.device)
-
-
-def _master_loop(cfg, who, run, lock, ready, go, extra):
-    problem = cfg.problem
-    x = run.x
-    pattern = child_pattern(cfg, x)
-    shared = {k: v.clone() for k, v in run.state.items()}   # the master's own copy (it alone writes)
-    c = run.counters.numpy()
-    hb = run.heartbeat.numpy()
-    meta = run.slot_meta.numpy()
-    infl = run.inflight.numpy()
-    ist = run.istamps.numpy()[0] if cfg.instrument else None
-    fst = run.fstamps.numpy()[0] if cfg.instrument else None
-    cnt = run.counts.numpy()
-    note_q, acks = extra["queue"], extra["acks"]
-    W, T = cfg.n_workers, cfg.max_delay
-    sync = cfg.pattern == "sync"
-    pending: dict[int, int] = {}
-    ready.release()
-    go.wait()
-    t0 = float(run.extra["t0"][0])
-    k = 0
-    with torch.no_grad():
-        while k < cfg.steps and not c[S.C_STOP]:
-            try:
-                w = note_q.get(timeout=0.2 if not pending else 1e-3)
-                pending[w] = int(meta[w, 0])
-                while True:  # drain without blocking
-                    w = note_q.get_nowait()
-                    pending[w] = int(meta[w, 0])
-            except queue.Empty:
-                pass
-            hb[who] = time.monotonic()
-            if sync:
-                if len(pending) < W:
-                    continue
-                chosen = list(range(W))
-                # same expression as the reference: sum over workers 0..W-1, then / W
-                g = sum(run.grad_slot[w].unsqueeze(0) for w in chosen) / W
-                r, widx = min(pending.values()), -1
-            else:
-                if not pending:
-                    continue
-                widx = next(iter(pending))  # arrival order
-                if T is not None:
-                    widx = min(pending, key=lambda q: (pending[q], q))
-                    rest = [int(infl[o]) for o in range(W) if o != widx and infl[o] >= 0]
-                    if not _feasible(rest, k + 1, T):
-                        continue  # an older read is still being computed: wait for it
-                chosen, r = [widx], pending[widx]
-                g = run.grad_slot[widx].unsqueeze(0).clone()
-            _sync(g)  # the copy must be done before the ack lets the worker overwrite its slot
-            delta, _, shared = pattern.step(g, {}, shared, t_local=k + 1, t_global=k + 1)
-            with lock:
-                _write(x, delta, problem, None, True, False)
-                _sync(x)
-                c[S.C_VERSION] = k + 1
-                _after_write(run, cfg, x, k + 1)
-                _sync(run.ring)
-                for w in chosen:
-                    infl[w] = -1
-            now = time.monotonic()
-            if cfg.instrument:
-                ist[k, S.I_READ] = r
-                ist[k, S.I_WRITE] = k
-                ist[k, S.I_BLOCK] = -1
-                ist[k, S.I_WORKER] = widx
-                fst[k, S.F_WALL] = now - t0
-                fst[k, S.F_SGRAD] = float(torch.linalg.vecdot(g, g).sum())
-                cnt[0] = k + 1
-            k += 1
-            for w in chosen:
-                del pending[w]
-                acks[w].release()
-    with lock:
-        c[S.C_STOP] = 1
-    for key, v in shared.items():
-        run.state[key].copy_(v)
-    for a in acks:
-        a.release()
