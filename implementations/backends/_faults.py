@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import time
 from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
@@ -40,6 +41,22 @@ def read_error(errdir: str, tag: str) -> str | None:
         return p.read_text()
     except OSError:
         return None
+
+
+def collect_errors_and_clean(errdir: str) -> dict[str, str]:
+    """Read every child's traceback file, then remove the directory.
+
+    The full tracebacks travel in the trace's meta (``error_files``), so nothing is left in the
+    temporary directory after a run, failed or not.
+    """
+    found = {}
+    try:
+        for p in sorted(Path(errdir).glob("*.err")):
+            found[p.stem] = p.read_text(errors="replace")
+    except OSError:
+        pass
+    shutil.rmtree(errdir, ignore_errors=True)
+    return found
 
 
 @contextlib.contextmanager

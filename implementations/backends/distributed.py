@@ -29,7 +29,6 @@ master applies one gradient per message instead of a ``Waitsome`` batch.
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
 import tempfile
 import time
@@ -195,8 +194,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         run_.counters[S.C_STOP] = 1
         go.set()
         _faults.teardown(procs)
-        if error is None:
-            shutil.rmtree(cfg.errdir, ignore_errors=True)
+        error_files = _faults.collect_errors_and_clean(cfg.errdir)
     meta["backend_config"].update(process_group=backend, init_method=init_method,
                                   pg_timeout=pg_timeout)
     meta["elapsed_s"] = (t_end - t0) if t_end else None
@@ -207,6 +205,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     trace = _build_trace(run_, cfg, prob, meta, error)
     if error is not None:
         trace.meta["failed"] = who
+        trace.meta["error_files"] = error_files
         log.warning("distributed run failed: %s", error)
         if raise_on_error:
             raise BackendRunError(error, who, trace)

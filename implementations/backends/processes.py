@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 import math
-import shutil
 import tempfile
 import time
 
@@ -229,8 +228,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         run_.counters[S.C_STOP] = 1
         go.set()
         _faults.teardown(procs)
-        if error is None:
-            shutil.rmtree(cfg.errdir, ignore_errors=True)
+        error_files = _faults.collect_errors_and_clean(cfg.errdir)
     meta = {
         "algorithm": spec.name, "backend": "processes", "pattern": pattern_name,
         "rule": pattern.rule.name,
@@ -252,7 +250,8 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     trace = _build_trace(run_, cfg, prob, meta, error)
     if error is not None:
         trace.meta["failed"] = who
-        log.warning("processes run failed: %s (error files kept in %s)", error, cfg.errdir)
+        trace.meta["error_files"] = error_files
+        log.warning("processes run failed: %s", error)
         if raise_on_error:
             raise BackendRunError(error, who, trace)
     return trace

@@ -32,3 +32,5 @@ def test_worker_fault_gives_one_line_and_keeps_partial_trace(tmp_path, monkeypat
     assert len(err) == 1 and "worker 1" in err[0], err
     meta = json.loads((out / "run.json").read_text())
     assert meta["complete"] is False and meta["error"]
+    # the worker's full traceback travels in the trace; no temporary directory is left behind
+    assert "worker1" in meta["error_files"] and "Traceback" in meta["error_files"]["worker1"]
