@@ -59,6 +59,66 @@ def collect_errors_and_clean(errdir: str) -> dict[str, str]:
     return found
 
 
+def wait_ready(procs, names, ready, errdir, start_timeout):
+    """Wait until every child has bootstrapped (so timing starts together) or one failed."""
+    deadline = time.monotonic() + start_timeout
+    n = 0
+    while n < len(procs):
+        if ready.acquire(timeout=0.1):
+            n += 1
+            continue
+        for p, name in zip(procs, names, strict=True):
+            if p.exitcode not in (None, 0):
+                tb = read_error(errdir, name.replace(" ", ""))
+                msg = last_line(tb) if tb else f"exit code {p.exitcode}"
+                return name, f"{name} failed while starting: {msg}"
+        if time.monotonic() > deadline:
+            return None, f"workers did not start within start_timeout={start_timeout} s"
+    return None, None
+
+
+class Outcome:
+    """What supervising a run found: who failed and why (or None), and its timing."""
+
+    def __init__(self):
+        self.who = self.error = self.t_end = self.t_detect = None
+        self.t0 = time.monotonic()
+        self.error_files: dict[str, str] = {}
+
+
+def supervise(procs, names, *, run_, ready, go, errdir, env, start_timeout, heartbeat,
+              hang_timeout, timeout, stop_index) -> Outcome:
+    """Start ``procs``, release them together, watch them, and always tear them down.
+
+    ``heartbeat`` is the slice of ``run_.heartbeat`` to watch for hangs; ``run_.counters
+    [stop_index]`` is the stop flag every child polls. Timing starts when all children are
+    ready, so spawn cost (seconds) never counts as run time.
+    """
+    out = Outcome()
+    try:
+        with child_env(**env):
+            for p in procs:
+                p.start()
+        out.who, out.error = wait_ready(procs, names, ready, errdir, start_timeout)
+        if out.error is None:
+            out.t0 = time.monotonic()
+            run_.extra["t0"][0] = out.t0
+            run_.heartbeat.fill_(out.t0)
+            go.set()
+            out.who, out.error = monitor(
+                procs, names, errdir=errdir, heartbeat=heartbeat, hang_timeout=hang_timeout,
+                deadline=None if timeout is None else out.t0 + float(timeout))
+            out.t_detect = time.monotonic() - out.t0
+            # each child's last heartbeat is its last update: exit time is not run time
+            out.t_end = float(run_.heartbeat.max())
+    finally:
+        run_.counters[stop_index] = 1
+        go.set()
+        teardown(procs)
+        out.error_files = collect_errors_and_clean(errdir)
+    return out
+
+
 @contextlib.contextmanager
 def child_env(**env):
     """Set environment variables for children started inside the block (spawn copies os.environ)."""

@@ -31,7 +31,6 @@ from __future__ import annotations
 import logging
 import socket
 import tempfile
-import time
 
 import torch
 
@@ -167,34 +166,17 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
                                                  pg_timeout, ready, go),
                          daemon=True, name=f"asyncbound-rank{r}") for r in range(world)]
     names = ["master"] + [f"worker {w}" for w in range(workers)]
-    from .processes import _wait_ready
-    who, error, t0, t_end, t_detect = None, None, time.monotonic(), None, None
-    try:
-        env = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1}
-        if host.startswith("127."):
-            env["GLOO_SOCKET_IFNAME"] = "lo"
-        with _faults.child_env(**env):
-            for p in procs:
-                p.start()
-        who, error = _wait_ready(procs, names, ready, cfg.errdir, start_timeout)
-        if error is None:
-            t0 = time.monotonic()
-            run_.extra["t0"][0] = t0
-            run_.heartbeat.fill_(t0)
-            go.set()
-            # only the master's heartbeat is watched: a worker waiting for its reply is idle,
-            # not hung; the master itself names silent workers (hang_timeout)
-            who, error = _faults.monitor(
-                procs, names, errdir=cfg.errdir, heartbeat=run_.heartbeat[:1],
-                hang_timeout=max(hang_timeout * 2, 10.0),
-                deadline=None if timeout is None else t0 + float(timeout))
-            t_detect = time.monotonic() - t0
-            t_end = float(run_.heartbeat.max())
-    finally:
-        run_.counters[S.C_STOP] = 1
-        go.set()
-        _faults.teardown(procs)
-        error_files = _faults.collect_errors_and_clean(cfg.errdir)
+    env = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1}
+    if host.startswith("127."):
+        env["GLOO_SOCKET_IFNAME"] = "lo"
+    # only the master's heartbeat is watched: a worker waiting for its reply is idle, not
+    # hung; the master itself names silent workers (hang_timeout)
+    out = _faults.supervise(
+        procs, names, run_=run_, ready=ready, go=go, errdir=cfg.errdir, env=env,
+        start_timeout=start_timeout, heartbeat=run_.heartbeat[:1],
+        hang_timeout=max(hang_timeout * 2, 10.0), timeout=timeout, stop_index=S.C_STOP)
+    who, error, t0, t_end, t_detect = out.who, out.error, out.t0, out.t_end, out.t_detect
+    error_files = out.error_files
     meta["backend_config"].update(process_group=backend, init_method=init_method,
                                   pg_timeout=pg_timeout)
     meta["elapsed_s"] = (t_end - t0) if t_end else None

@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
-import time
 
 import numpy as np
 import torch
@@ -206,29 +205,13 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
                                  daemon=True, name="asyncbound-master"))
         names.append("master")
 
-    who, error, t0, t_end, t_detect = None, None, time.monotonic(), None, None
-    try:
-        with _faults.child_env(OMP_NUM_THREADS=1, MKL_NUM_THREADS=1):
-            for p in procs:
-                p.start()
-        who, error = _wait_ready(procs, names, ready, cfg.errdir, start_timeout)
-        if error is None:
-            t0 = time.monotonic()
-            run_.extra["t0"][0] = t0
-            run_.heartbeat.fill_(t0)
-            go.set()
-            who, error = _faults.monitor(
-                procs, names, errdir=cfg.errdir, heartbeat=run_.heartbeat,
-                hang_timeout=hang_timeout,
-                deadline=None if timeout is None else t0 + float(timeout))
-            t_detect = time.monotonic() - t0
-            # each child's last heartbeat is its last update: exit time is not run time
-            t_end = float(run_.heartbeat.max())
-    finally:
-        run_.counters[S.C_STOP] = 1
-        go.set()
-        _faults.teardown(procs)
-        error_files = _faults.collect_errors_and_clean(cfg.errdir)
+    out = _faults.supervise(
+        procs, names, run_=run_, ready=ready, go=go, errdir=cfg.errdir,
+        env={"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1}, start_timeout=start_timeout,
+        heartbeat=run_.heartbeat, hang_timeout=hang_timeout, timeout=timeout,
+        stop_index=S.C_STOP)
+    who, error, t0, t_end, t_detect = out.who, out.error, out.t0, out.t_end, out.t_detect
+    error_files = out.error_files
     meta = {
         "algorithm": spec.name, "backend": "processes", "pattern": pattern_name,
         "rule": pattern.rule.name,
@@ -265,24 +248,6 @@ def _lock_mode(lock, lock_free) -> bool:
     if lock_free is not None:
         return not bool(lock_free)
     return False
-
-
-def _wait_ready(procs, names, ready, errdir, start_timeout):
-    """Wait until every child has bootstrapped (so timing starts together) or one failed."""
-    deadline = time.monotonic() + start_timeout
-    n = 0
-    while n < len(procs):
-        if ready.acquire(timeout=0.1):
-            n += 1
-            continue
-        for p, name in zip(procs, names, strict=True):
-            if p.exitcode not in (None, 0):
-                tb = _faults.read_error(errdir, name.replace(" ", ""))
-                msg = _faults.last_line(tb) if tb else f"exit code {p.exitcode}"
-                return name, f"{name} failed while starting: {msg}"
-        if time.monotonic() > deadline:
-            return None, f"workers did not start within start_timeout={start_timeout} s"
-    return None, None
 
 
 def _build_trace(run_, cfg, prob, meta, error):
