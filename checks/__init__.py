@@ -2,4 +2,11 @@
 
 Importing this package is cheap: submodules that need torch import it themselves, so
 ``asyncbound report`` and ``asyncbound theory`` work on a machine without torch.
+
+Modules: ``measure`` (estimators on traces), ``stats`` (intervals, named tolerances),
+``verdicts`` (decisions by bound kind), ``binding`` (constants with their origin), ``metrics``
+(the bound's metric and ASYMPTOTIC proxies), ``engine`` (one check end to end), ``studies``
+(multi-run per-paper checks), ``suite`` (what ``verify`` runs), ``runner`` and ``records`` (progress,
+records, traces, report), ``variant`` (user variant files), ``strategies`` and ``properties``
+(hypothesis), ``schedules``, ``false_alarm``, ``cli_verify`` (``verify`` and ``check``).
 """

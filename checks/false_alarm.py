@@ -1,0 +1,84 @@
+"""Measure the false-alarm rate: run the CORRECT algorithms' checks over independent seed batches
+and count how often a check FAILs. ``python -m checks.false_alarm --batches 20 [--out FILE]``.
+
+Each batch shifts every check's base seed (new problem instance, new starting points, new noise,
+new delays), so batches are independent replicates of the whole suite. The suite is designed for a
+family-wise false-alarm probability of at most ``ALPHA_SUITE`` per run (Bonferroni); this measures
+it, with a Clopper-Pearson upper bound on the per-suite-run rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+
+from checks import records, stats, suite
+from checks.engine import run_check
+from checks.verdicts import FAILING, Verdict
+
+
+def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int = 1000,
+            only: str | None = None, progress=sys.stderr) -> dict:
+    specs = suite.build_suite(suite_name)
+    if only:
+        specs = [s for s in specs if only in s.check_id]
+    alpha = stats.per_check_alpha(len(specs))
+    per_check: dict[str, dict] = {}
+    runs_with_failure = 0
+    t0 = time.perf_counter()
+    for b in range(1, n_batches + 1):
+        failed_here = []
+        for s in specs:
+            sb = replace(s, base_seed=s.base_seed + b * seed_stride)
+            try:
+                rec = run_check(sb, alpha)
+            except Exception as exc:  # noqa: BLE001 - counted, not fatal
+                rec = {"verdict": "INCONCLUSIVE", "reason": f"crashed: {exc}"}
+            v = rec["verdict"]
+            c = per_check.setdefault(s.check_id, {v2: 0 for v2 in records.VERDICTS})
+            c[v] += 1
+            if Verdict(v) in FAILING:
+                failed_here.append((s.check_id, rec.get("reason")))
+        runs_with_failure += bool(failed_here)
+        if progress is not None:
+            print(f"batch {b}/{n_batches}: {len(failed_here)} failing checks "
+                  f"({time.perf_counter() - t0:.0f}s) {failed_here[:3]}", file=progress, flush=True)
+    n_checks = len(specs) * n_batches
+    n_fail = sum(c["FAIL"] + c["DIVERGED"] for c in per_check.values())
+    return {
+        "suite": suite_name, "batches": n_batches, "checks_per_batch": len(specs),
+        "alpha_per_check": alpha, "alpha_suite": stats.ALPHA_SUITE,
+        "check_runs": n_checks, "failing_check_runs": n_fail,
+        "per_check_false_alarm_rate": n_fail / n_checks if n_checks else None,
+        "per_check_rate_upper95": stats.clopper_pearson_upper(n_fail, n_checks, 0.05),
+        "suite_runs_with_a_failure": runs_with_failure,
+        "suite_false_alarm_rate": runs_with_failure / n_batches,
+        "suite_rate_upper95": stats.clopper_pearson_upper(runs_with_failure, n_batches, 0.05),
+        "per_check": per_check, "duration_s": time.perf_counter() - t0,
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m checks.false_alarm")
+    p.add_argument("--batches", type=int, default=10)
+    p.add_argument("--suite", default="quick")
+    p.add_argument("--only", default=None)
+    p.add_argument("--out", default=None)
+    a = p.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    res = measure(a.batches, suite_name=a.suite, only=a.only)
+    text = json.dumps(records.jsonable(res), indent=1)
+    if a.out:
+        with open(a.out, "w") as fh:
+            fh.write(text)
+    print(json.dumps({k: v for k, v in records.jsonable(res).items() if k != "per_check"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""The verification suite: every registered algorithm against every bound it claims, every bound
+at least once, plus the per-paper studies (sweeps and comparisons).
+
+``build_suite(name, backends=..., workers=...)`` returns a list of ``CheckSpec``. Each bound gets a
+configuration that exercises it (problem, delay, steps) from ``BOUND_CONFIG``; the step size is
+solved from the bound's side condition by the engine unless fixed here with a reason.
+
+Profiles:
+- ``quick``: N_SEEDS_QUICK seeds, short runs; covers every algorithm and every bound (CI, <= 5 min
+  on 2 cores);
+- ``full``: N_SEEDS_FULL seeds, runs 2-4x longer, relu_net for PASSM, larger sweeps.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+from checks.engine import CheckSpec
+from checks.stats import N_SEEDS_FULL, N_SEEDS_QUICK, N_SEEDS_REAL
+
+log = logging.getLogger(__name__)
+
+SUITES = ("quick", "full")
+
+# Per-bound configuration. ``lr`` is fixed only where the bound's own side condition does not
+# constrain eta enough to keep plain SGD stable (the theorem allows it, the run would still be
+# a poor test): each such case says why.
+BOUND_CONFIG: dict[str, dict] = {
+    "classic_delayed_sgd/nonconvex": dict(problem="quadratic", delay="uniform:4", steps=1500, eval_every=1),
+    # cond = 1 (all eigenvalues L): the regime where the SC bound is within ~2x of the truth,
+    # so a step-size error shows (on a spread spectrum the bound is ~5x loose).
+    "classic_delayed_sgd/strongly_convex": dict(problem="quadratic", problem_options={"cond": 1.0},
+                                                delay="uniform:4", steps=1500, eval_every=25),
+    "nadiradze2021/elastic_consistency": dict(problem="quadratic", delay="uniform:4", steps=800, eval_every=50),
+    "nadiradze2021/view_gap_async": dict(problem="quadratic", delay="uniform:4", steps=800, eval_every=50),
+    # NC-M holds for any eta > 0; eta = 0.05 keeps delayed SGD stable at tau = 4 on L = 1.
+    "nadiradze2021/nonconvex_M": dict(problem="quadratic", delay="uniform:4", steps=1500, eval_every=1, lr=0.05),
+    "nadiradze2021/nonconvex_sigma": dict(problem="quadratic", delay="uniform:4", steps=1500, eval_every=1),
+    # SC only needs eta <= 1/mu (= 10 here), far beyond stability (2/L); eta = 0.05 as for NC-M.
+    "nadiradze2021/strongly_convex": dict(problem="quadratic", delay="uniform:4", steps=1500, eval_every=50, lr=0.05),
+    "gratton_toint2026/rate": dict(problem="quadratic", delay="uniform:4", steps=1000, eval_every=5),
+    "gratton_toint2026/slope": dict(problem="quadratic", delay="uniform:4", steps=1000, eval_every=5),
+    "xu_apam/convex": dict(problem="quadratic", delay="uniform:4", steps=3000, eval_every=10,
+                           options={"schedule": "inv_sqrt"}),
+    "xu_apam/nonconvex": dict(problem="quadratic", delay="uniform:4", steps=3000, eval_every=10,
+                              options={"schedule": "inv_sqrt"}),
+    "kungurtsev2021/stationarity": dict(problem="l1_least_squares", delay="uniform:4", steps=2000,
+                                        eval_every=10, study="passm_stationarity"),
+}
+
+#: bounds no registered algorithm claims get a check with this algorithm
+DEFAULT_ALGORITHM = {
+    "classic_delayed_sgd/nonconvex": "hogwild_sgd",
+    "classic_delayed_sgd/strongly_convex": "hogwild_sgd",
+    "nadiradze2021/view_gap_async": "hogwild_sgd",
+    "nadiradze2021/nonconvex_M": "hogwild_sgd",
+    "nadiradze2021/strongly_convex": "hogwild_sgd",
+    "nadiradze2021/elastic_consistency": "hogwild_sgd",
+    "nadiradze2021/nonconvex_sigma": "hogwild_sgd",
+    "gratton_toint2026/slope": "async_adagrad",
+    "gratton_toint2026/rate": "async_adagrad",
+    "xu_apam/convex": "apam",
+    "xu_apam/nonconvex": "apam",
+    "kungurtsev2021/stationarity": "passm",
+}
+
+#: algorithms that claim no bound still get run under the generic rate-shape check
+FALLBACK_BOUND = "gratton_toint2026/rate"
+
+
+def _known_bounds() -> dict:
+    import theory
+
+    return theory.BOUNDS
+
+
+def _algorithms() -> dict:
+    from implementations.registry import ALGORITHMS
+
+    return ALGORITHMS
+
+
+def _pattern(algorithm) -> str:
+    if not isinstance(algorithm, str):
+        return algorithm.pattern
+    algos = _algorithms()
+    return algos[algorithm].pattern if algorithm in algos else "full"
+
+
+def spec_for(algorithm, bound_key: str, *, suite: str = "quick", backend: str = "reference",
+             workers: int = 4, label: str = "") -> CheckSpec:
+    cfg = copy.deepcopy(BOUND_CONFIG.get(bound_key, dict(problem="quadratic", delay="uniform:4",
+                                                         steps=1500, eval_every=10)))
+    seeds = N_SEEDS_QUICK if suite == "quick" else N_SEEDS_FULL
+    if suite == "full":
+        cfg["steps"] = int(cfg["steps"] * 3)
+        if cfg.get("study") == "passm_stationarity":
+            cfg["problem"] = "relu_net"
+    if backend != "reference":
+        seeds = N_SEEDS_REAL  # one real run per seed (see checks.stats)
+        cfg["steps"] = min(cfg["steps"], 1000)
+    if backend == "distributed" and cfg.get("study") is None:
+        cfg["delay"] = "none"  # torch.distributed runs measure their own delays (no injection)
+    name = algorithm if isinstance(algorithm, str) else algorithm.name
+    if _pattern(algorithm) == "sync":
+        cfg["delay"] = "none"  # synchronous: no staleness by construction
+    if bound_key.startswith("kungurtsev2021/") and name != "passm":
+        cfg.pop("study", None)
+        cfg["study"] = "passm_stationarity"
+    return CheckSpec(algorithm=algorithm, bound=bound_key, seeds=seeds, workers=workers,
+                     backend=backend, label=label, **cfg)
+
+
+def build_suite(name: str = "quick", *, backends=("reference",), workers: int = 4,
+                algorithms=None, include_studies: bool = True) -> list[CheckSpec]:
+    """Every algorithm x every bound it claims (x backends it supports), every bound at least once,
+    and the paper studies. ``algorithms``: restrict to these registry entries (AlgorithmSpecs or
+    names); unknown bound keys claimed by an algorithm are kept (the engine reports them)."""
+    if name not in SUITES:
+        raise ValueError(f"unknown suite {name!r}; valid: {', '.join(SUITES)}")
+    bounds = _known_bounds()
+    algos = _algorithms()
+    chosen = list(algos.values()) if algorithms is None else [
+        algos[a] if isinstance(a, str) else a for a in algorithms]
+    specs: list[CheckSpec] = []
+    covered: set[str] = set()
+    for backend in backends:
+        for algo in chosen:
+            if backend not in getattr(algo, "backends", ("reference",)):
+                continue
+            claimed = list(algo.bounds) or [FALLBACK_BOUND]
+            for key in claimed:
+                specs.append(spec_for(algo.name if algorithms is None else algo, key, suite=name,
+                                      backend=backend, workers=workers,
+                                      label="" if algo.bounds else "unclaimed"))
+                covered.add(key)
+    if algorithms is not None and include_studies:
+        specs.extend(variant_studies(chosen, name, workers=workers))
+    if algorithms is None:
+        for key in bounds:
+            if key not in covered:
+                specs.append(spec_for(DEFAULT_ALGORITHM.get(key, "hogwild_sgd"), key, suite=name,
+                                      backend="reference", workers=workers))
+        if include_studies:
+            specs.extend(studies_for(name, workers=workers))
+    return specs
+
+
+def studies_for(suite: str, *, workers: int = 4) -> list[CheckSpec]:
+    """Per-paper studies: APAM's gap against tau at fixed K, top-k with/without EF, PASSM's
+    momentum gain (the limiting ODE's 1/(1-m))."""
+    seeds = N_SEEDS_QUICK if suite == "quick" else N_SEEDS_FULL
+    mult = 1 if suite == "quick" else 3
+    out = [
+        CheckSpec(algorithm="apam", bound="xu_apam/nonconvex", problem="quadratic", delay="constant:0",
+                  steps=2000 * mult, eval_every=10, seeds=seeds, workers=workers, study="apam_tau_sweep",
+                  options={"schedule": "inv_sqrt"}, label="tau-sweep"),
+        CheckSpec(algorithm="async_topk_ef", bound="nadiradze2021/elastic_consistency", problem="quadratic",
+                  delay="uniform:4", steps=1500 * mult, eval_every=10, seeds=seeds, workers=workers,
+                  study="topk_ef_compare", label="ef-vs-no-ef"),
+        CheckSpec(algorithm="passm", bound="kungurtsev2021/stationarity", problem="quadratic",
+                  problem_options={"sigma": 0.01}, delay="uniform:4", steps=1000 * mult, eval_every=1,
+                  seeds=seeds, workers=workers, study="passm_momentum_gain", label="momentum-gain"),
+    ]
+    return out
+
+
+def variant_studies(algos, suite: str, *, workers: int = 4) -> list[CheckSpec]:
+    """Studies that apply to a user's (or a planted) algorithm: PASSM's momentum gain for a
+    partitioned algorithm with momentum claiming the Kungurtsev result."""
+    seeds = N_SEEDS_QUICK if suite == "quick" else N_SEEDS_FULL
+    mult = 1 if suite == "quick" else 3
+    out = []
+    for a in algos:
+        claims_k = any(b.startswith("kungurtsev2021/") for b in a.bounds)
+        if claims_k and a.pattern == "partition" and float(a.defaults.get("momentum", 0) or 0) > 0:
+            out.append(CheckSpec(algorithm=a, bound="kungurtsev2021/stationarity", problem="quadratic",
+                                 problem_options={"sigma": 0.01}, delay="uniform:4", steps=1000 * mult,
+                                 eval_every=1, seeds=seeds, workers=workers, study="passm_momentum_gain",
+                                 label="momentum-gain"))
+    return out

@@ -1,0 +1,108 @@
+"""Load a user's variant file for ``asyncbound check`` (and ``verify --with``).
+
+A variant file is trusted local Python (like a ``conftest.py``), imported from its path with
+importlib. It must leave one algorithm behind, either as a module attribute ``ALGORITHM`` (an
+``implementations.registry.AlgorithmSpec``) or by calling ``register`` itself; its ``bounds`` name
+the theorems it claims (keys of ``theory.BOUNDS``). Optional module attributes tune the checks:
+``PROBLEM`` (a problem name), ``DELAY`` (a delay spec), ``STEPS`` (updates per run).
+
+Every problem with the file is a ``UsageError`` with one line naming the file: missing, not a
+``.py``, raises on import, defines nothing, claims no bound or an unknown bound key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.errors import UsageError
+
+
+@dataclass
+class LoadedVariant:
+    algorithm: object  # AlgorithmSpec
+    path: Path
+    module: object
+    problem: str | None = None
+    delay: str | None = None
+    steps: int | None = None
+
+
+def _import(path: Path):
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    name = f"asyncbound_variant_{path.stem}_{digest}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise UsageError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except BaseException as exc:  # noqa: BLE001 - any failure of user code is bad input
+        sys.modules.pop(name, None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        raise UsageError(f"{path}: raised {type(exc).__name__} on import: {msg}".rstrip(": ")) from None
+    return module
+
+
+def load_variant(path) -> LoadedVariant:
+    import theory
+    from implementations.registry import ALGORITHMS, AlgorithmSpec, register
+
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{p}: no such file")
+    if p.is_dir() or p.suffix != ".py":
+        raise UsageError(f"{p}: a variant must be a .py file")
+    before = dict(ALGORITHMS)
+    module = _import(p)
+    algo = getattr(module, "ALGORITHM", None)
+    if algo is None:
+        new = [s for n, s in ALGORITHMS.items() if n not in before or before[n] is not s]
+        if len(new) == 1:
+            algo = new[0]
+        elif len(new) > 1:
+            raise UsageError(f"{p}: registers {len(new)} algorithms ({', '.join(s.name for s in new)}); "
+                             "set ALGORITHM to the one to check")
+    if algo is None:
+        raise UsageError(f"{p}: defines no algorithm: set ALGORITHM = AlgorithmSpec(...) "
+                         "(see examples/variant_nesterov_hogwild.py)")
+    if not isinstance(algo, AlgorithmSpec):
+        raise UsageError(f"{p}: ALGORITHM must be an implementations.registry.AlgorithmSpec, "
+                         f"got {type(algo).__name__}")
+    if not algo.bounds:
+        raise UsageError(f"{p}: {algo.name} claims no bound: list theory bound keys in bounds=(...)")
+    for key in algo.bounds:
+        if key not in theory.BOUNDS:
+            close = difflib.get_close_matches(key, list(theory.BOUNDS), n=3, cutoff=0.4)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise UsageError(f"{p}: {algo.name} claims unknown bound {key!r}{hint}")
+    if ALGORITHMS.get(algo.name) is not algo:
+        register(algo, replace=True)
+    steps = getattr(module, "STEPS", None)
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 10):
+        raise UsageError(f"{p}: STEPS must be an integer >= 10, got {steps!r}")
+    return LoadedVariant(algo, p, module, getattr(module, "PROBLEM", None), getattr(module, "DELAY", None), steps)
+
+
+def specs_for_variant(v: LoadedVariant, *, suite: str = "quick", backends=("reference",), workers: int = 4):
+    from checks import suite as suite_mod
+
+    specs = suite_mod.build_suite(suite, backends=backends, workers=workers, algorithms=[v.algorithm])
+    for s in specs:
+        if v.problem:
+            s.problem = v.problem
+        if v.delay and s.study is None:
+            s.delay = v.delay
+        if v.steps:
+            s.steps = v.steps
+    return specs

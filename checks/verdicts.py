@@ -1,0 +1,118 @@
+"""Verdicts: what a confidence interval says about a bound, decided by the bound's kind.
+
+- PASS: the whole interval is on the side the theorem claims (within ``RTOL``).
+- FAIL: the whole interval is on the wrong side: the theorem's claim is contradicted with
+  false-alarm probability at most the check's alpha.
+- INCONCLUSIVE: the interval straddles the bound (too wide to decide).
+- NOT_APPLICABLE: an assumption or side condition of the theorem does not hold for this run
+  (e.g. measured staleness above the tau the step size was solved for), so the theorem says
+  nothing and neither do we.
+- DIVERGED: the run produced NaN/inf; the evidence (update index, last finite values) is kept.
+
+``ASYMPTOTIC`` bounds have no finite-run value; their checks build a finite-run proxy (a slope,
+a decrease between windows) and decide it as an UPPER/LOWER claim, saying so in the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from checks.stats import MAX_REL_WIDTH, RTOL, Interval
+
+
+class Verdict(str, Enum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+    DIVERGED = "DIVERGED"
+
+    def __str__(self) -> str:  # pragma: no cover - cosmetic
+        return self.value
+
+
+#: verdicts that make ``asyncbound verify`` exit 1. A divergence under the theorem's own
+#: conditions with certified constants is already decided as FAIL (the bound claimed a finite
+#: value); a DIVERGED verdict is one where the theorem made no claim (a condition failed, or its
+#: constants were measured on the diverging run), so it is evidence, not a contradiction.
+FAILING = frozenset({Verdict.FAIL})
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    reason: str
+
+
+def _kind_name(kind) -> str:
+    name = getattr(kind, "name", None) or getattr(kind, "value", None) or str(kind)
+    return str(name).upper().split(".")[-1]
+
+
+def tolerance(bound: float, rtol: float = RTOL) -> float:
+    return rtol * abs(bound) if bound != 0 else rtol * 1e-12
+
+
+def _g(v: float) -> str:
+    return f"{v:.4g}"
+
+
+def decide(kind, interval: Interval, bound: float, *, rtol: float = RTOL,
+           what: str = "measured", proxy_note: str = "") -> Decision:
+    """Decide a claim ``measured <kind> bound`` from a one-sided-bounds interval.
+
+    kind UPPER: the claim is E[metric] <= bound; LOWER: E[metric] >= bound; TIGHT: equal within
+    rtol. ASYMPTOTIC must be translated by the caller into one of these (see module docstring);
+    passed here it is treated as UPPER on the caller's proxy.
+    """
+    k = _kind_name(kind)
+    if k == "ASYMPTOTIC":
+        k = "UPPER"
+    note = f" ({proxy_note})" if proxy_note else ""
+    if not math.isfinite(bound):
+        return Decision(Verdict.INCONCLUSIVE, f"the bound evaluates to {bound}, nothing to compare{note}")
+    if not interval.finite:
+        return Decision(Verdict.DIVERGED, f"{what} is not finite ({interval.value}){note}")
+    lo, hi, tol = interval.low, interval.high, tolerance(bound, rtol)
+    ci = f"{what} {_g(interval.value)} [{_g(lo)}, {_g(hi)}] (n={interval.n}, alpha={interval.alpha:.2g})"
+    width = (hi - lo) / abs(bound) if bound else math.inf
+    if k == "UPPER":
+        if hi <= bound + tol:
+            return Decision(Verdict.PASS, f"{ci} is below the bound {_g(bound)}{note}")
+        if lo > bound + tol:
+            return Decision(Verdict.FAIL, f"{ci} is entirely above the bound {_g(bound)}{note}")
+    elif k == "LOWER":
+        if lo >= bound - tol:
+            return Decision(Verdict.PASS, f"{ci} is above the bound {_g(bound)}{note}")
+        if hi < bound - tol:
+            return Decision(Verdict.FAIL, f"{ci} is entirely below the bound {_g(bound)}{note}")
+    elif k == "TIGHT":
+        if lo >= bound - tol and hi <= bound + tol:
+            return Decision(Verdict.PASS, f"{ci} is within rtol={rtol} of {_g(bound)}{note}")
+        if hi < bound - tol or lo > bound + tol:
+            return Decision(Verdict.FAIL, f"{ci} is outside rtol={rtol} of {_g(bound)}{note}")
+    else:
+        raise ValueError(f"unknown bound kind {kind!r}")
+    wide = " (interval wider than the bound itself)" if width > MAX_REL_WIDTH else ""
+    return Decision(Verdict.INCONCLUSIVE,
+                    f"{ci} straddles the bound {_g(bound)}{wide}; more seeds would decide{note}")
+
+
+def not_applicable(failed_conditions: list[dict]) -> Decision:
+    parts = [f"{c.get('condition') or c.get('text')} fails ({_g(c['lhs'])} vs {_g(c['rhs'])})"
+             if isinstance(c.get("lhs"), (int, float)) and isinstance(c.get("rhs"), (int, float))
+             else f"{c.get('condition') or c.get('text')} fails" for c in failed_conditions]
+    return Decision(Verdict.NOT_APPLICABLE,
+                    "side condition not met, the theorem makes no claim: " + "; ".join(parts))
+
+
+def worst(verdicts) -> Verdict:
+    """Summary verdict of several (FAIL > DIVERGED > INCONCLUSIVE > NOT_APPLICABLE > PASS)."""
+    order = [Verdict.FAIL, Verdict.DIVERGED, Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE, Verdict.PASS]
+    vs = {Verdict(v) for v in verdicts}
+    for v in order:
+        if v in vs:
+            return v
+    return Verdict.NOT_APPLICABLE

@@ -1,0 +1,22 @@
+"""The verification suite as pytest tests: every check of ``asyncbound verify --suite quick``,
+one test each (same specs, same statistics: Bonferroni over the suite)."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.engine import run_check
+from checks.stats import per_check_alpha
+from checks.suite import build_suite
+from checks.verdicts import FAILING, Verdict
+
+SPECS = build_suite("quick")
+ALPHA = per_check_alpha(len(SPECS))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", SPECS, ids=[s.check_id for s in SPECS])
+def test_quick_check(spec):
+    rec = run_check(spec, ALPHA)
+    assert Verdict(rec["verdict"]) not in FAILING, rec["reason"]
+    assert rec["verdict"] != "INCONCLUSIVE" or "could not run" not in rec.get("reason", "")
