@@ -32,9 +32,24 @@ class LoadedVariant:
     steps: int | None = None
 
 
-def _import(path: Path):
+def _module_name(path: Path) -> str:
+    """The file's stem when that name is free, so spawned workers (which get the parent's
+    ``sys.path``) can import the variant's rule by module name to unpickle it; otherwise a
+    unique name (the variant then runs on the reference backend only)."""
+    stem = path.stem
+    if stem.isidentifier() and stem not in sys.modules and stem not in sys.builtin_module_names:
+        found = importlib.util.find_spec(stem)
+        if found is None or (found.origin and Path(found.origin).resolve() == path.resolve()):
+            return stem
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
-    name = f"asyncbound_variant_{path.stem}_{digest}"
+    return f"asyncbound_variant_{stem}_{digest}"
+
+
+def _import(path: Path):
+    parent = str(path.resolve().parent)
+    if parent not in sys.path:
+        sys.path.append(parent)  # appended, so a variant never shadows an installed module
+    name = _module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise UsageError(f"{path}: cannot be loaded as a Python module")

@@ -26,3 +26,22 @@ def make_trace(columns: dict, meta: dict, final_params, final_state):
     except Exception:  # environment details are best effort, never a failed run
         pass
     return Trace(columns, m, final_params, final_state)
+
+
+def algorithm_for_children(spec):
+    """How a spawned child finds the algorithm: by name for the built-in registry entries
+    (the child imports ``implementations.algorithms`` itself), else the pickled spec.
+
+    A spec registered at run time (a user's variant) is not in a fresh child's registry, so it
+    travels pickled: its rule factory must be importable by module name in the child (the
+    variant loader imports variant files under their own module name for that reason).
+    """
+    from ..registry import get_algorithm
+
+    module = getattr(spec.rule, "__module__", "") or ""
+    builtin = module.startswith("implementations.")
+    try:
+        registered = get_algorithm(spec.name) is spec
+    except ValueError:
+        registered = False
+    return spec.name if (builtin and registered) else spec

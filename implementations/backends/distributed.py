@@ -108,7 +108,7 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
             raise ValueError(f"device={device!r} requested but no CUDA device is available")
         home = "cuda"
     cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=spec.pattern,
-                       algorithm=spec.name if get_algorithm(spec.name) is spec else spec,
+                       algorithm=_adapt.algorithm_for_children(spec),
                        rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
                        locked=True, instrument=bool(instrument), straggler=straggler,
                        eval_every=ev, fault=_fault, extra={"hang_timeout": hang_timeout})

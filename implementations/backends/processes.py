@@ -172,7 +172,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     from . import initial_point
     x0 = initial_point(prob, 1, base).to(prob.dtype).to(home)     # (1, d), the reference's x0
     cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=pattern_name,
-                       algorithm=spec.name if get_algorithm(spec.name) is spec else spec,
+                       algorithm=_adapt.algorithm_for_children(spec),
                        rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
                        worker_devices=wdev, locked=locked, instrument=bool(instrument),
                        straggler=straggler, max_delay=max_delay, delay_model=inject_model,
