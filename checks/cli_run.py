@@ -148,7 +148,6 @@ def _run(args) -> int:
     import numpy as np
 
     from implementations.backends import run
-
     from implementations.backends._faults import BackendRunError
 
     kw.pop("max_delay", None)  # already folded into the model

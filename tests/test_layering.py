@@ -6,7 +6,6 @@ imports every module of the package under test. A forbidden import anywhere fail
 
 from __future__ import annotations
 
-import pkgutil
 import subprocess
 import sys
 from pathlib import Path
