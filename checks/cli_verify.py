@@ -26,6 +26,11 @@ log = logging.getLogger("asyncbound.verify")
 DEFAULT_OUT = "asyncbound-out"
 
 
+def _progress(line: str) -> None:
+    """One line per finished check on stderr, so stdout keeps only the verdict table."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "verify",
@@ -143,7 +148,7 @@ def _verify(args: argparse.Namespace) -> int:
     info = records.run_info(command="verify", argv=sys.argv, suite=args.suite,
                             seeds=sorted({s.seeds for s in specs}),
                             extra={"backends": list(backends), "workers": workers, "n_checks": len(specs)})
-    results = runner.run_specs(specs, out)
+    results = runner.run_specs(specs, out, progress=_progress)
     return _finish(out, results, info, t0)
 
 
@@ -166,5 +171,5 @@ def _check(args: argparse.Namespace) -> int:
                             seeds=sorted({s.seeds for s in specs}),
                             extra={"variant": str(args.variant), "algorithm": loaded.algorithm.name,
                                    "backends": list(backends), "workers": workers})
-    results = runner.run_specs(specs, out)
+    results = runner.run_specs(specs, out, progress=_progress)
     return _finish(out, results, info, t0)

@@ -21,7 +21,7 @@ from checks.verdicts import FAILING, Verdict
 
 
 def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int = 1000,
-            only: str | None = None, progress=sys.stderr) -> dict:
+            only: str | None = None, progress=None) -> dict:
     specs = suite.build_suite(suite_name)
     if only:
         specs = [s for s in specs if only in s.check_id]
@@ -44,8 +44,8 @@ def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int 
                 failed_here.append((s.check_id, rec.get("reason")))
         runs_with_failure += bool(failed_here)
         if progress is not None:
-            print(f"batch {b}/{n_batches}: {len(failed_here)} failing checks "
-                  f"({time.perf_counter() - t0:.0f}s) {failed_here[:3]}", file=progress, flush=True)
+            progress(f"batch {b}/{n_batches}: {len(failed_here)} failing checks "
+                     f"({time.perf_counter() - t0:.0f}s) {failed_here[:3]}")
     n_checks = len(specs) * n_batches
     n_fail = sum(c["FAIL"] + c["DIVERGED"] for c in per_check.values())
     return {
@@ -71,7 +71,8 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    res = measure(a.batches, suite_name=a.suite, only=a.only)
+    res = measure(a.batches, suite_name=a.suite, only=a.only,
+                  progress=lambda line: print(line, file=sys.stderr, flush=True))
     text = json.dumps(records.jsonable(res), indent=1)
     if a.out:
         with open(a.out, "w") as fh:

@@ -4,7 +4,6 @@ Parquet, the run description, and the HTML report. Shared by ``verify`` and ``ch
 from __future__ import annotations
 
 import logging
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -56,8 +55,12 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
 
 
 def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUITE,
-              progress=sys.stderr, keep_traces: bool = True) -> list[dict]:
-    """Run ``specs`` (Bonferroni: each check at alpha_suite / len(specs)); write records."""
+              progress=None, keep_traces: bool = True) -> list[dict]:
+    """Run ``specs`` (Bonferroni: each check at alpha_suite / len(specs)); write records.
+
+    ``progress``, if given, is called with one line per finished check (the CLI prints it on
+    stderr); library callers get the same line through logging at INFO level.
+    """
     out = Path(out_dir)
     (out / "records").mkdir(parents=True, exist_ok=True)
     alpha = per_check_alpha(len(specs), alpha_suite)
@@ -84,13 +87,14 @@ def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUI
         rec["trace_files"] = files
         records.write_record(out, rec)
         results.append(rec)
+        m = rec.get("measured") or {}
+        val = m.get("value")
+        bv = rec.get("bound_value")
+        extra = f" measured={val:.3g} bound={bv:.3g}" if isinstance(val, float) and isinstance(bv, float) else ""
+        line = f"[{i}/{n}] {rec['verdict']:<14} {rec['check_id']} ({rec['duration_s']:.1f}s){extra}"
+        log.info("%s", line)
         if progress is not None:
-            m = rec.get("measured") or {}
-            val = m.get("value")
-            bv = rec.get("bound_value")
-            extra = f" measured={val:.3g} bound={bv:.3g}" if isinstance(val, float) and isinstance(bv, float) else ""
-            print(f"[{i}/{n}] {rec['verdict']:<14} {rec['check_id']} ({rec['duration_s']:.1f}s){extra}",
-                  file=progress, flush=True)
+            progress(line)
     return results
 
 

@@ -119,6 +119,18 @@ def supervise(procs, names, *, run_, ready, go, errdir, env, start_timeout, hear
     return out
 
 
+def finish(trace, out: Outcome, *, backend: str, raise_on_error: bool):
+    """Mark a failed run's partial trace (who, tracebacks), log it, then raise or return it."""
+    if out.error is None:
+        return trace
+    trace.meta["failed"] = out.who
+    trace.meta["error_files"] = out.error_files
+    log.warning("%s run failed: %s", backend, out.error)
+    if raise_on_error:
+        raise BackendRunError(out.error, out.who, trace)
+    return trace
+
+
 @contextlib.contextmanager
 def child_env(**env):
     """Set environment variables for children started inside the block (spawn copies os.environ)."""

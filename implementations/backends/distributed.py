@@ -175,8 +175,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         procs, names, run_=run_, ready=ready, go=go, errdir=cfg.errdir, env=env,
         start_timeout=start_timeout, heartbeat=run_.heartbeat[:1],
         hang_timeout=max(hang_timeout * 2, 10.0), timeout=timeout, stop_index=S.C_STOP)
-    who, error, t0, t_end, t_detect = out.who, out.error, out.t0, out.t_end, out.t_detect
-    error_files = out.error_files
+    error, t0, t_end, t_detect = out.error, out.t0, out.t_end, out.t_detect
     meta["backend_config"].update(process_group=backend, init_method=init_method,
                                   pg_timeout=pg_timeout)
     meta["elapsed_s"] = (t_end - t0) if t_end else None
@@ -185,10 +184,4 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     meta["writer_processes"] = ["master"]   # rank 0 is the only rank that writes x
     from .processes import _build_trace
     trace = _build_trace(run_, cfg, prob, meta, error)
-    if error is not None:
-        trace.meta["failed"] = who
-        trace.meta["error_files"] = error_files
-        log.warning("distributed run failed: %s", error)
-        if raise_on_error:
-            raise BackendRunError(error, who, trace)
-    return trace
+    return _faults.finish(trace, out, backend="distributed", raise_on_error=raise_on_error)

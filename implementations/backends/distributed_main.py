@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+
+log = logging.getLogger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,7 +90,7 @@ def main(argv=None) -> int:
         meta["elapsed_s"] = time.monotonic() - t0
         trace = _build_trace(run_, cfg, prob, meta, error)
         trace.write(args.out)
-        print(f"rank 0: wrote {args.out} ({len(trace)} updates, complete={trace.complete})")
+        log.warning("rank 0: wrote %s (%d updates, complete=%s)", args.out, len(trace), trace.complete)
     return 1 if error else 0
 
 
@@ -97,4 +100,6 @@ if __name__ == "__main__":
     except ImportError:  # pragma: no cover
         def record(f):
             return f
+    # an entry point: its one status line goes through logging, shown at WARNING by default
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
     sys.exit(record(main)())

@@ -210,8 +210,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         env={"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1}, start_timeout=start_timeout,
         heartbeat=run_.heartbeat, hang_timeout=hang_timeout, timeout=timeout,
         stop_index=S.C_STOP)
-    who, error, t0, t_end, t_detect = out.who, out.error, out.t0, out.t_end, out.t_detect
-    error_files = out.error_files
+    error, t0, t_end, t_detect = out.error, out.t0, out.t_end, out.t_detect
     meta = {
         "algorithm": spec.name, "backend": "processes", "pattern": pattern_name,
         "rule": pattern.rule.name,
@@ -231,13 +230,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     if hasattr(pattern, "blocks"):
         meta["partition"] = [list(b) for b in pattern.blocks]
     trace = _build_trace(run_, cfg, prob, meta, error)
-    if error is not None:
-        trace.meta["failed"] = who
-        trace.meta["error_files"] = error_files
-        log.warning("processes run failed: %s", error)
-        if raise_on_error:
-            raise BackendRunError(error, who, trace)
-    return trace
+    return _faults.finish(trace, out, backend="processes", raise_on_error=raise_on_error)
 
 
 def _lock_mode(lock, lock_free) -> bool:
