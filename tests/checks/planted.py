@@ -10,12 +10,16 @@ algorithm it imitates, so the checks must catch it from the run alone:
 - ``planted_overstep``: SGD whose step silently uses ``FACTOR`` x the lr it reports, so the step
   size the side condition was solved for is ignored while claimed.
 
-This file doubles as a variant file (``asyncbound check`` / ``verify --with``): importing it
-registers the three and sets ``ALGORITHM`` to the one named by ``PLANTED`` (default stale view).
+This file doubles as a variant file (``asyncbound check`` / ``verify --with``): it sets
+``ALGORITHM`` to the one named by ``PLANTED`` (default stale view), which the variant loader
+registers. Importing it registers nothing, so a test session that imports it never leaks planted
+bugs into the global registry (and so into the quick suite that other tests build);
+``register_all()`` is there for callers that want all three by name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -76,6 +80,22 @@ SPECS = {
 }
 
 
+@contextlib.contextmanager
+def registered():
+    """The three planted bugs in the registry for the duration of a block (tests), then gone,
+    so no other test's suite (built from the registry) ever contains them."""
+    before = {name: ALGORITHMS.get(name) for name in (s.name for s in SPECS.values())}
+    register_all()
+    try:
+        yield SPECS
+    finally:
+        for name, old in before.items():
+            if old is None:
+                ALGORITHMS.pop(name, None)
+            else:
+                ALGORITHMS[name] = old
+
+
 def register_all() -> dict:
     for spec in SPECS.values():
         if ALGORITHMS.get(spec.name) is not spec:
@@ -83,5 +103,4 @@ def register_all() -> dict:
     return SPECS
 
 
-register_all()
 ALGORITHM = SPECS[os.environ.get("PLANTED", "stale_view")]

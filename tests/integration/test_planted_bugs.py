@@ -14,6 +14,12 @@ from tests.checks import planted
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(autouse=True)
+def _planted_registered():
+    with planted.registered():
+        yield
+
 # (planted variant, check it must FAIL, the correct algorithm that must PASS that check)
 CASES = [
     ("stale_view", "classic_delayed_sgd/nonconvex", None, "hogwild_sgd"),

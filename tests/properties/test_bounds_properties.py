@@ -32,6 +32,11 @@ def test_property_catches_a_planted_bug_and_writes_the_counterexample(tmp_path, 
     from tests.checks import planted
 
     monkeypatch.setenv("ASYNCBOUND_COUNTEREXAMPLES", str(tmp_path))
+    with planted.registered():
+        _catch_overstep(planted, tmp_path)
+
+
+def _catch_overstep(planted, tmp_path):
     # every drawn configuration is in the noise-dominated regime where the 3x step shows
     t = bound_property("classic_delayed_sgd/strongly_convex", planted.SPECS["overstep"], steps=500,
                        n_seeds=10, eval_every=20, fractions=S.step_fractions(0.7, 1.0),
