@@ -49,6 +49,12 @@ def register(subparsers) -> None:
                    help="relative compute times of the workers (virtual time / injected delays)")
     r.add_argument("--max-delay", type=int, default=None, help="cap on staleness, in updates")
     r.add_argument("--eval-every", type=int, default=None, help="evaluate f every E updates")
+    r.add_argument("--no-instrument", dest="instrument", action="store_false",
+                   help="real backends: no version counter, stamps or per-update rows (the "
+                        "trace then holds only the final x and the update count; for timing)")
+    r.add_argument("--no-grad-norms", dest="grad_norms", action="store_false",
+                   help="real backends: do not record each update's ||g||^2 (sgrad_norm_sq "
+                        "stays NaN; the M, sigma^2 and lock-free replay estimates need it)")
     r.add_argument("--out", required=True, help="output directory")
     r.set_defaults(handler=_run)
 
@@ -136,6 +142,12 @@ def _validate(args):
         raise UsageError(f"--out {args.out!r} exists and is not a directory")
     kw = dict(backend=args.backend, workers=workers, lr=args.lr, eval_every=args.eval_every,
               seed=args.seed, device=args.device)
+    for flag, name in (("--no-instrument", "instrument"), ("--no-grad-norms", "grad_norms")):
+        if not getattr(args, name):
+            if args.backend == "reference":
+                raise UsageError(f"{flag} is for the real backends (processes, distributed); "
+                                 "the reference backend always records every update")
+            kw[name] = False
     if args.lock is not None:
         kw["lock"] = args.lock
     if args.max_delay is not None:
@@ -168,6 +180,14 @@ def _run(args) -> int:
     trace.meta["cli"] = {"argv": sys.argv[1:]}
     trace.write(out)
     cols = trace.columns
+    if not len(cols["update"]):  # --no-instrument: no per-update rows, only the count
+        rate = trace.meta.get("updates_per_s")
+        print(f"{spec.name} on {problem.name} (d={problem.dim}), backend {trace.meta.get('backend')}, "
+              f"{kw['workers']} workers, uninstrumented: {trace.meta.get('updates_done')} of "
+              f"{args.steps} updates applied"
+              + (f" at {rate:.1f} updates/s" if rate else "")
+              + f". Wrote {out / 'trace.parquet'} and {out / 'run.json'}.")
+        return 0
     last = cols["update"] == cols["update"].max()
     final = np.nanmean(cols["loss"][last]) if last.any() else float("nan")
     loss0 = trace.meta.get("loss0")

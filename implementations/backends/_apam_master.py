@@ -145,7 +145,8 @@ def master_loop(cfg, who, run, lock, ready, go, extra):
                 ist[k, S.I_BLOCK] = -1
                 ist[k, S.I_WORKER] = widx
                 fst[k, S.F_WALL] = now - t0
-                fst[k, S.F_SGRAD] = float(torch.linalg.vecdot(g, g).sum())
+                if cfg.grad_norms:
+                    fst[k, S.F_SGRAD] = float(torch.linalg.vecdot(g, g).sum())
                 cnt[0] = k + 1
             k += 1
             for w in chosen:

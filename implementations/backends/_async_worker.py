@@ -135,9 +135,10 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
                 ist[done, S.I_BLOCK] = int(block)
                 ist[done, S.I_WORKER] = who
                 fst[done, S.F_WALL] = we - t0
-                # g is (1, d): vecdot gives one value, the same float32 the reference records
-                # (a .sum() over it would be an extra op per update and change nothing)
-                fst[done, S.F_SGRAD] = float(torch.linalg.vecdot(g, g))
+                if cfg.grad_norms:
+                    # g is (1, d): vecdot gives one value, the same float32 the reference
+                    # records (a .sum() over it would be an extra op and change nothing)
+                    fst[done, S.F_SGRAD] = float(torch.linalg.vecdot(g, g))
                 fst[done, S.F_RS], fst[done, S.F_RE] = rs - t0, re_ - t0
                 fst[done, S.F_WS], fst[done, S.F_WE] = ws - t0, we - t0
                 ef = pattern.ef_residual(wstate)

@@ -147,7 +147,12 @@ def child_env(**env):
 
 
 def teardown(procs, grace: float = 2.0) -> None:
-    """Terminate, then kill, every child still alive; every join has a timeout."""
+    """Terminate, then kill, every child still alive; every join has a timeout.
+
+    Children that never started (``start()`` raised for an earlier one) are skipped: joining
+    them would raise and hide the error that stopped the start.
+    """
+    procs = [p for p in procs if p.pid is not None]
     for p in procs:
         if p.is_alive():
             p.terminate()

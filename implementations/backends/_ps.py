@@ -284,7 +284,7 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
                 g = msg[H_IN:].to(device, dtype).unsqueeze(0)
             if not sparse:
                 delta, _, shared = pattern.step(g, {}, shared, t_local=k + 1, t_global=k + 1)
-                g_norm = float(torch.linalg.vecdot(g, g).sum())
+                g_norm = float(torch.linalg.vecdot(g, g).sum()) if cfg.grad_norms else float("nan")
                 efr = float("nan")
             _write(x, delta.to(x.device), problem, None, True, False)
             c[S.C_VERSION] = k + 1

@@ -56,7 +56,11 @@ def lockfree_replay_tolerance(trace, *, L: float, lr: float, momentum: float = 0
     """The bound above for one real lock-free trace (sorted by update). Returns its parts."""
     eta = lr / (1.0 - momentum)
     race, m = racing(trace)
-    step = eta * np.sqrt(np.asarray(trace["sgrad_norm_sq"], dtype=np.float64))
+    sq = np.asarray(trace["sgrad_norm_sq"], dtype=np.float64)
+    if np.isnan(sq).any():
+        raise ValueError("the lock-free replay tolerance needs every update's ||g||^2: this trace "
+                         "has no sgrad_norm_sq (run it with grad_norms=True and instrument=True)")
+    step = eta * np.sqrt(sq)
     injected = float(((1.0 + eta * L * m) * step)[race].sum())
     first = int(np.argmax(race)) if race.any() else len(step)
     amp = math.exp((len(step) - first) * math.log1p(eta * L))  # nothing deviates before `first`

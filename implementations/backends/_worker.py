@@ -12,7 +12,10 @@ buffer), (3) draws its stochastic gradient from ``worker_generator(seed, w)`` (C
 worker w's j-th gradient is the j-th draw), (4) applies the rule's delta through the access
 pattern, (5) bumps the version under the lock and (6) stamps its own preallocated row.
 Instrumentation (2, 5, 6) is outside the numerical kernel and is skipped when
-``instrument=False`` (lock-free: only the ticket counter, claimed in chunks, remains).
+``instrument=False`` (lock-free: only the ticket counter, claimed in chunks, remains). The
+per-update metric ``sgrad_norm_sq = ||g||^2`` is not staleness bookkeeping but reads the whole
+fresh gradient once more (about 10 us of a 280 us MLP update, profiled); ``grad_norms=False``
+skips it and leaves the column NaN.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class WorkerConfig:
     worker_devices: tuple = ()
     locked: bool = True
     instrument: bool = True
+    grad_norms: bool = True       # per-update ||g||^2 (sgrad_norm_sq); needs instrument
     straggler: tuple = ()
     max_delay: int | None = None
     delay_model: object = None    # DelayModel whose sample() draws injected delays, or None

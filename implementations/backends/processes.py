@@ -18,7 +18,9 @@ Layout (DESIGN §3, ecosystem notes B1-B7, C3):
   the bookkeeping (ticket, version bump, ring buffer, snapshot) takes the lock;
 - instrumentation (``instrument=True``): the version counter is bumped under the lock at each
   write; ``(read_version, write_version, block, worker)`` and times go into preallocated
-  per-worker shared rows that the parent reads once at the end;
+  per-worker shared rows that the parent reads once at the end; ``grad_norms=True`` (default)
+  also stores each update's ``||g||^2`` (``sgrad_norm_sq``: M, sigma^2 and the lock-free
+  replay tolerance use it), ``grad_norms=False`` leaves that column NaN;
 - evaluation never runs in a worker's hot loop: the writer of every ``eval_every``-th version
   copies x into a preallocated snapshot row (under the lock); the parent evaluates ``loss``
   and ``grad_norm_sq`` of the snapshots and of the final x after the run;
@@ -85,7 +87,8 @@ def _devices(device: str, workers: int) -> tuple[str, tuple]:
 def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers: int = 2,
         lr: float | None = None, eval_every: int | None = None, seed: int | None = None,
         device: str = "cpu", lock: bool | None = None, lock_free: bool | None = None,
-        instrument: bool = True, straggler=None, max_delay: int | None = None,
+        instrument: bool = True, grad_norms: bool = True, straggler=None,
+        max_delay: int | None = None,
         view_gap: bool = False, timeout: float | None = None, hang_timeout: float = 10.0,
         start_timeout: float = 120.0, dim: int | None = None, problem_options: dict | None = None,
         raise_on_error: bool = True, _fault: dict | None = None, **options):
@@ -110,7 +113,8 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         from ..trace import Trace
         bases = list(seeds) if not isinstance(seeds, int) else list(range(base, base + n_seeds))
         kw = dict(workers=workers, lr=lr, eval_every=eval_every, device=device, lock=lock,
-                  lock_free=lock_free, instrument=instrument, straggler=straggler,
+                  lock_free=lock_free, instrument=instrument, grad_norms=grad_norms,
+                  straggler=straggler,
                   max_delay=max_delay, view_gap=view_gap, timeout=timeout,
                   hang_timeout=hang_timeout, start_timeout=start_timeout, dim=dim,
                   problem_options=problem_options, raise_on_error=raise_on_error,
@@ -175,6 +179,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
                        algorithm=_adapt.algorithm_for_children(spec),
                        rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
                        worker_devices=wdev, locked=locked, instrument=bool(instrument),
+                       grad_norms=_grad_norms(instrument, grad_norms),
                        straggler=straggler, max_delay=max_delay, delay_model=inject_model,
                        eval_every=ev, view_gap=bool(view_gap), fault=_fault)
     from ._worker import build_pattern
@@ -219,6 +224,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         "n_workers": workers, "n_seeds": 1, "base_seed": base, "seeds": [0], "steps": steps,
         "eval_every": ev, "device": str(home), "bounds": list(spec.bounds),
         "backend_config": {"lock": locked, "instrument": bool(instrument),
+                           "grad_norms": cfg.grad_norms,
                            "straggler": list(straggler), "max_delay": max_delay,
                            "start_method": "spawn", "worker_devices": list(wdev),
                            "hang_timeout": hang_timeout, "timeout": timeout},
@@ -231,6 +237,15 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         meta["partition"] = [list(b) for b in pattern.blocks]
     trace = _build_trace(run_, cfg, prob, meta, error)
     return _faults.finish(trace, out, backend="processes", raise_on_error=raise_on_error)
+
+
+def _grad_norms(instrument, grad_norms) -> bool:
+    """Whether workers record ``||g||^2`` per update: only into instrumented rows."""
+    if not isinstance(grad_norms, bool):
+        raise ValueError(f"grad_norms must be True or False, got {grad_norms!r}")
+    if grad_norms and not instrument:
+        return False  # nothing is recorded per update without instrumentation
+    return grad_norms
 
 
 def _lock_mode(lock, lock_free) -> bool:

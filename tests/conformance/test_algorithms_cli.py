@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from checks.cli import main
@@ -43,6 +44,8 @@ def test_straggler_and_max_delay(tmp_path):
     ["--straggler", "1,x"],
     ["--straggler", "1,2", "--workers", "3"],
     ["--device", "cuda"] if not __import__("torch").cuda.is_available() else ["--seeds", "0"],
+    ["--no-grad-norms"],      # reference backend: it always records every update
+    ["--no-instrument"],
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, argv, capsys):
     out = tmp_path / "never"
@@ -52,6 +55,23 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, argv, capsys):
     assert not out.exists()
     err = capsys.readouterr().err.strip()
     assert err.startswith("asyncbound run: error:") and "\n" not in err
+
+
+@pytest.mark.multiprocess
+@pytest.mark.timeout(180)
+def test_real_run_without_instrumentation_or_grad_norms(tmp_path, capsys):
+    bare = tmp_path / "bare"
+    assert main(["run", "hogwild_sgd", "--backend", "processes", "--workers", "2", "--dim", "8",
+                 "--steps", "150", "--no-instrument", "--out", str(bare)]) == 0
+    tr = Trace.read(bare)
+    assert len(tr) == 0 and tr.meta["updates_done"] == 150 and tr.meta["instrumented"] is False
+    assert "uninstrumented: 150 of 150 updates applied" in capsys.readouterr().out
+    lean = tmp_path / "lean"
+    assert main(["run", "hogwild_sgd", "--backend", "processes", "--workers", "2", "--dim", "8",
+                 "--steps", "150", "--no-grad-norms", "--out", str(lean)]) == 0
+    tr = Trace.read(lean)
+    assert len(tr) == 150 and np.isnan(tr["sgrad_norm_sq"]).all()
+    assert tr.meta["backend_config"]["grad_norms"] is False
 
 
 def test_unknown_algorithm_exits_2(tmp_path, capsys):

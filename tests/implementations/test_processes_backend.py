@@ -102,6 +102,37 @@ def test_straggler_slows_one_worker_and_instrument_off():
     assert len(off) == 0 and off.meta["updates_done"] == 100 and off.final_params is not None
 
 
+@pytest.mark.timeout(180)
+def test_grad_norms_off_keeps_stamps_and_leaves_the_norm_column_empty():
+    """``grad_norms=False``: same staleness rows, no ||g||^2; the lock-free tolerance refuses it."""
+    from implementations.backends._tolerance import lockfree_replay_tolerance
+
+    tr = processes.run("hogwild_sgd", "quadratic", None, 120, [0], workers=2, dim=8,
+                       grad_norms=False)
+    assert len(tr) == 120 and tr.meta["backend_config"]["grad_norms"] is False
+    assert np.isnan(tr["sgrad_norm_sq"]).all()
+    np.testing.assert_array_equal(np.sort(tr["write_version"]), np.arange(120))
+    assert (tr["read_version"] <= tr["write_version"]).all()
+    with pytest.raises(ValueError, match="grad_norms=True"):
+        lockfree_replay_tolerance(tr, L=1.0, lr=0.1)
+    on = processes.run("hogwild_sgd", "quadratic", None, 40, [0], workers=2, dim=8)
+    assert on.meta["backend_config"]["grad_norms"] is True
+    assert np.isfinite(on["sgrad_norm_sq"]).all() and (on["sgrad_norm_sq"] > 0).all()
+    with pytest.raises(ValueError, match="grad_norms"):
+        processes.run("hogwild_sgd", "quadratic", None, 10, [0], workers=2, grad_norms="no")
+
+
+def test_teardown_skips_children_that_never_started():
+    """If start() fails part-way, teardown must not raise on the unstarted ones (that would
+    hide the start error)."""
+    from implementations.backends._faults import teardown
+
+    ctx = torch.multiprocessing.get_context("spawn")
+    never = ctx.Process(target=print)
+    teardown([never])  # would raise AssertionError('can only join a started process')
+    assert never.pid is None
+
+
 def test_bad_options_fail_before_spawning():
     with pytest.raises(ValueError, match="straggler"):
         processes.run("hogwild_sgd", "quadratic", None, 10, [0], workers=2, straggler="1")
