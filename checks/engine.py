@@ -122,7 +122,7 @@ def run_backend(spec: CheckSpec, problem, delays, lr: float, eval_every: int | N
     from implementations.trace import Trace
 
     extra = dict(spec.options)
-    if spec.backend == "processes":
+    if spec.backend in ("processes", "distributed"):
         extra.setdefault("view_gap", True)
     import pickle
     from dataclasses import replace as _replace

@@ -14,6 +14,7 @@ import torch
 
 from . import _shared as S
 from ._worker import (
+    ViewHistory,
     _after_write,
     _bounded_read,
     _Delay,
@@ -95,6 +96,8 @@ def master_loop(cfg, who, run, lock, ready, go, extra):
     W, T = cfg.n_workers, cfg.max_delay
     sync = cfg.pattern == "sync"
     pending: dict[int, int] = {}
+    hist = ViewHistory(x, W, slack=T or 0) if cfg.view_gap and cfg.instrument else None
+    fault = _Fault(cfg.fault, who)  # test-only ("slow": widen the decide-write window)
     ready.release()
     go.wait()
     t0 = float(run.extra["t0"][0])
@@ -110,6 +113,7 @@ def master_loop(cfg, who, run, lock, ready, go, extra):
             except queue.Empty:
                 pass
             hb[who] = time.monotonic()
+            held = False  # whether this iteration holds the lock
             if sync:
                 if len(pending) < W:
                     continue
@@ -122,15 +126,28 @@ def master_loop(cfg, who, run, lock, ready, go, extra):
                     continue
                 widx = next(iter(pending))  # arrival order
                 if T is not None:
+                    # Decide and write in ONE critical section: a worker's bounded read (under
+                    # the lock) assumes the oldest unresolved read is written first; a read
+                    # slipping in between an unlocked decision and the write could be older
+                    # than widx's and end at staleness T + 1 (seen: 1 run in 8).
+                    lock.acquire()
+                    held = True
                     widx = min(pending, key=lambda q: (pending[q], q))
                     rest = [int(infl[o]) for o in range(W) if o != widx and infl[o] >= 0]
                     if not _feasible(rest, k + 1, T):
+                        lock.release()
+                        held = False
                         continue  # an older read is still being computed: wait for it
                 chosen, r = [widx], pending[widx]
                 g = run.grad_slot[widx].unsqueeze(0).clone()
-            _sync(g)  # the copy must be done before the ack lets the worker overwrite its slot
-            delta, _, shared = pattern.step(g, {}, shared, t_local=k + 1, t_global=k + 1)
-            with lock:
+            try:
+                _sync(g)  # the copy must be done before the ack lets the worker overwrite its slot
+                delta, _, shared = pattern.step(g, {}, shared, t_local=k + 1, t_global=k + 1)
+                fault.pause()
+                vgap = hist.gap(x, r) if hist is not None else None  # x_k: before the write
+                if not held:
+                    lock.acquire()
+                    held = True
                 _write(x, delta, problem, None, True, False)
                 _sync(x)
                 c[S.C_VERSION] = k + 1
@@ -138,6 +155,10 @@ def master_loop(cfg, who, run, lock, ready, go, extra):
                 _sync(run.ring)
                 for w in chosen:
                     infl[w] = -1
+            finally:
+                if held:
+                    lock.release()
+                    held = False
             now = time.monotonic()
             if cfg.instrument:
                 ist[k, S.I_READ] = r
@@ -147,6 +168,9 @@ def master_loop(cfg, who, run, lock, ready, go, extra):
                 fst[k, S.F_WALL] = now - t0
                 if cfg.grad_norms:
                     fst[k, S.F_SGRAD] = float(torch.linalg.vecdot(g, g).sum())
+                if hist is not None:
+                    fst[k, S.F_VIEWGAP] = vgap
+                    hist.written(k + 1, x, chosen)
                 cnt[0] = k + 1
             k += 1
             for w in chosen:

@@ -108,6 +108,10 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
                 if delay is not None:
                     _wait_bounded(c, lock, infl, who, T, hb)
                 tg = int(c[S.C_VERSION]) + 1
+                if cfg.view_gap and cfg.instrument:
+                    # ||x_k - v_k|| with x_k the model just BEFORE this write, as the reference
+                    # and the definition (Nadiradze et al. 2021) have it
+                    vgap = float(torch.linalg.vector_norm(x.to(device) - xr))
                 delta, wstate, new_sh = pattern.step(g, wstate, shared, t_local=tl,
                                                      t_global=tg, block=block)
                 _write(x, delta.to(home), problem, region, serial, sparse)
@@ -145,7 +149,7 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
                 if ef is not None:
                     fst[done, S.F_EF] = float(ef.sum())
                 if cfg.view_gap:
-                    fst[done, S.F_VIEWGAP] = float(torch.linalg.vector_norm(x.to(device) - xr))
+                    fst[done, S.F_VIEWGAP] = vgap
                 cnt[who] = done + 1
             done += 1
             hb[who] = we

@@ -25,7 +25,15 @@ from datetime import timedelta
 import torch
 
 from . import _shared as S
-from ._worker import WorkerConfig, _after_write, _Fault, _write, bootstrap, child_pattern
+from ._worker import (
+    ViewHistory,
+    WorkerConfig,
+    _after_write,
+    _Fault,
+    _write,
+    bootstrap,
+    child_pattern,
+)
 
 SPARSE = ("sparse", "sparse_ef")
 _LISTEN_SOCKETS: list = []
@@ -195,6 +203,8 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
     t0 = float(run_.extra["t0"][0]) if "t0" in run_.extra and run_.extra["t0"][0] > 0 \
         else time.monotonic()
     hang = cfg.extra.get("hang_timeout")
+    # worker w computes at exactly the version last sent to it: the view gap is exact here
+    hist = ViewHistory(x, W) if cfg.view_gap and cfg.instrument else None
 
     def reply(w: int, version: int, stop: int) -> None:
         if sends[w] is not None:
@@ -286,6 +296,7 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
                 delta, _, shared = pattern.step(g, {}, shared, t_local=k + 1, t_global=k + 1)
                 g_norm = float(torch.linalg.vecdot(g, g).sum()) if cfg.grad_norms else float("nan")
                 efr = float("nan")
+            vgap = hist.gap(x, r) if hist is not None else None  # x is x_k: before the write
             _write(x, delta.to(x.device), problem, None, True, False)
             c[S.C_VERSION] = k + 1
             _after_write(run_, cfg, x, k + 1)
@@ -294,6 +305,9 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
                 ist[k, S.I_BLOCK], ist[k, S.I_WORKER] = -1, widx
                 fst[k, S.F_WALL] = time.monotonic() - t0
                 fst[k, S.F_SGRAD], fst[k, S.F_EF] = g_norm, efr
+                if hist is not None:
+                    fst[k, S.F_VIEWGAP] = vgap
+                    hist.written(k + 1, x, chosen)
                 cnt[0] = k + 1
             k += 1
             stop = int(k >= cfg.steps)

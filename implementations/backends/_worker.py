@@ -107,15 +107,25 @@ def _sync(*tensors) -> None:
 
 
 class _Fault:
-    """Test-only fault injection (``_fault={"worker", "after", "kind"}``); inert otherwise."""
+    """Test-only fault injection (``_fault={"worker", "after", "kind"}``); inert otherwise.
+
+    Kinds: ``raise``, ``hang``, ``exit`` (at :meth:`check`), and ``slow`` (``seconds``): the
+    process sleeps at :meth:`pause`, the APAM master between choosing a gradient and writing it,
+    which widens any race between that decision and the workers' reads.
+    """
 
     def __init__(self, spec: dict | None, who: int):
         self.on = bool(spec) and int(spec.get("worker", -99)) == who
         self.after = int(spec.get("after", 0)) if self.on else 0
         self.kind = spec.get("kind", "raise") if self.on else None
+        self.seconds = float(spec.get("seconds", 0.0)) if self.on else 0.0
+
+    def pause(self) -> None:
+        if self.kind == "slow":
+            time.sleep(self.seconds)
 
     def check(self, done: int) -> None:
-        if self.on and done >= self.after:
+        if self.on and self.kind != "slow" and done >= self.after:
             if self.kind == "hang":
                 while True:  # no heartbeat: the parent's hang detector must catch this
                     time.sleep(1.0)
@@ -276,6 +286,43 @@ def _write(x, delta, problem, region, locked: bool, sparse: bool) -> None:
         x.add_(d)
         if D is not None:
             x.clamp_(-D, D)
+
+
+class ViewHistory:
+    """A single writer's copies of recent versions of x, for the view gap ``||x_k - x_r||``.
+
+    In a master-worker run the gradient applied at update k was computed at version r of x,
+    while the master holds x_k; the view gap (Nadiradze et al. 2021's ``||x_t - v_t||``) is their
+    distance. Only the master writes x, so it can keep x_v itself for every version a worker may
+    still be computing at: worker w's next read is at least ``floor[w]`` (the version current
+    when its last gradient was applied, or the version sent to it), minus ``slack`` under
+    max-delay injection (a worker reads up to T versions back from the ring buffer). Versions
+    older than every floor are dropped, so the copies kept span the current staleness.
+
+    Exact when workers read a consistent version (locked reads, max-delay ring reads, the
+    distributed master's replies); with lock-free reads of shared x a worker's view may mix
+    versions r and r+1, and the gap to x_r is then the gap of the version it was tagged with.
+    Returns NaN for a version no longer kept (never expected; counted by the caller's NaNs).
+    """
+
+    def __init__(self, x: torch.Tensor, n_workers: int, slack: int = 0):
+        self.h = {0: x.detach().clone()}
+        self.floor = [0] * n_workers
+        self.slack = int(slack)
+
+    def gap(self, x: torch.Tensor, r: int) -> float:
+        v = self.h.get(int(r))
+        return float(torch.linalg.vector_norm(x - v)) if v is not None else float("nan")
+
+    def written(self, version: int, x: torch.Tensor, workers) -> None:
+        """After ``version`` was written; ``workers``' next reads are at least ``version``."""
+        self.h[int(version)] = x.detach().clone()
+        for w in workers:
+            if w >= 0:
+                self.floor[w] = int(version)
+        lo = min(self.floor) - self.slack
+        for v in [v for v in self.h if v < lo]:
+            del self.h[v]
 
 
 def _after_write(run: S.SharedRun, cfg: WorkerConfig, x: torch.Tensor, version: int) -> None:

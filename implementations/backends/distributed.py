@@ -64,8 +64,9 @@ def choose_backend(device: str, world: int) -> str:
 
 
 def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_every=None,
-            seed=None, device="cpu", instrument=True, grad_norms=True, straggler=None, dim=None,
-            problem_options=None, hang_timeout=30.0, _fault=None, **options):
+            seed=None, device="cpu", instrument=True, grad_norms=True, view_gap=False,
+            straggler=None, dim=None, problem_options=None, hang_timeout=30.0, _fault=None,
+            **options):
     """Validate everything and build ``(cfg, run_, meta)``; shared by run() and torchrun's main."""
     from ..registry import build_rule, get_algorithm, split_config
     from . import initial_point, problem_meta, resolve_problem, resolve_seeds
@@ -96,7 +97,7 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
     ev = max(1, steps // 200) if eval_every is None else eval_every
     if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
         raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
-    for name in ("lock", "lock_free", "max_delay", "view_gap", "timeout", "start_timeout"):
+    for name in ("lock", "lock_free", "max_delay", "timeout", "start_timeout"):
         options.pop(name, None)  # processes-only switches; a parameter server is always consistent
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
     config = spec.config(lr=lr, **options)
@@ -112,6 +113,7 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
                        rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
                        locked=True, instrument=bool(instrument),
                        grad_norms=_grad_norms(instrument, grad_norms), straggler=straggler,
+                       view_gap=bool(view_gap),
                        eval_every=ev, fault=_fault, extra={"hang_timeout": hang_timeout})
     x0 = initial_point(prob, 1, base).to(prob.dtype)
     pattern = child_pattern(cfg, x0.reshape(-1))
@@ -130,7 +132,7 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
         "n_seeds": 1, "base_seed": base, "seeds": [0], "steps": steps, "eval_every": ev,
         "device": home, "bounds": list(spec.bounds),
         "backend_config": {"straggler": list(straggler), "instrument": bool(instrument),
-                           "grad_norms": cfg.grad_norms,
+                           "grad_norms": cfg.grad_norms, "view_gap": cfg.view_gap,
                            "hang_timeout": hang_timeout, "layout": "parameter-server, rank 0"},
     }
     return cfg, run_, prob, meta
@@ -138,8 +140,9 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
 
 def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers: int = 2,
         lr: float | None = None, eval_every: int | None = None, seed: int | None = None,
-        device: str = "cpu", instrument: bool = True, grad_norms: bool = True, straggler=None,
-        dim: int | None = None, problem_options: dict | None = None, timeout: float | None = None,
+        device: str = "cpu", instrument: bool = True, grad_norms: bool = True,
+        view_gap: bool = False, straggler=None, dim: int | None = None,
+        problem_options: dict | None = None, timeout: float | None = None,
         hang_timeout: float = 30.0, start_timeout: float = 120.0, pg_timeout: float = 120.0,
         host: str = "127.0.0.1", raise_on_error: bool = True, _fault: dict | None = None,
         **options):
@@ -156,7 +159,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     cfg, run_, prob, meta = prepare(algorithm, problem, delays, steps, seeds, workers=workers,
                                     lr=lr, eval_every=eval_every, seed=seed, device=device,
                                     instrument=instrument, grad_norms=grad_norms,
-                                    straggler=straggler, dim=dim,
+                                    view_gap=view_gap, straggler=straggler, dim=dim,
                                     problem_options=problem_options, hang_timeout=hang_timeout,
                                     _fault=_fault, **options)
     world = workers + 1

@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu or cuda (NCCL when one GPU per rank)")
     p.add_argument("--hang-timeout", type=float, default=60.0)
     p.add_argument("--pg-timeout", type=float, default=300.0)
+    p.add_argument("--view-gap", action="store_true",
+                   help="record ||x_k - x_read|| per update (the master keeps recent versions)")
     p.add_argument("--hparams", default="{}", help="JSON object of hyperparameter overrides")
     p.add_argument("--out", required=True, help="trace directory written by rank 0")
     return p
@@ -56,7 +58,8 @@ def main(argv=None) -> int:
     cfg, run_, prob, meta = prepare(
         args.algorithm, args.problem, None, args.steps, [args.seed], workers=world - 1,
         lr=args.lr, eval_every=args.eval_every, device=args.device, straggler=args.straggler,
-        dim=args.dim, hang_timeout=args.hang_timeout, **json.loads(args.hparams))
+        dim=args.dim, hang_timeout=args.hang_timeout, view_gap=args.view_gap,
+        **json.loads(args.hparams))
     from datetime import timedelta
 
     import torch.distributed as dist

@@ -36,7 +36,7 @@ def _same_state(a, b):
 @pytest.mark.timeout(180)
 def test_apam_gloo_two_workers_exact_staleness_and_replay():
     steps = 200
-    tr = distributed.run("apam", "quadratic", None, steps, [3], workers=2, dim=8)
+    tr = distributed.run("apam", "quadratic", None, steps, [3], workers=2, dim=8, view_gap=True)
     assert tr.complete and tr.meta["backend_config"]["process_group"] == "gloo"
     assert tr.meta["backend_config"]["init_method"].startswith("tcp://127.0.0.1:")
     _check_versions(tr, steps)
@@ -47,6 +47,10 @@ def test_apam_gloo_two_workers_exact_staleness_and_replay():
     rp = replay(tr)   # the worker computed at exactly x_{read_version}: replay is exact
     np.testing.assert_array_equal(np.asarray(tr.final_params), np.asarray(rp.final_params))
     _same_state(tr.final_state, rp.final_state)
+    # the master's ||x_k - x_read||, from the versions it keeps, is the replay's view gap
+    np.testing.assert_array_equal(np.asarray(tr["view_gap"]), np.asarray(rp["view_gap"]))
+    assert (np.asarray(tr["view_gap"])[tr["staleness"] == 0] == 0).all()
+    assert (np.asarray(tr["view_gap"])[tr["staleness"] > 0] > 0).all()
     assert multiprocessing.active_children() == []
 
 

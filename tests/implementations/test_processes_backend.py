@@ -92,6 +92,38 @@ def test_max_delay_ring_buffer_bounds_staleness(delay, T, exact):
 
 
 @pytest.mark.timeout(180)
+def test_locked_view_gap_is_measured_before_the_write_as_in_the_reference():
+    """``view_gap = ||x_k - v_k||`` with x_k the model before update k (Nadiradze et al.): a
+    worker measuring it after its own write would add its own step to the gap."""
+    tr = processes.run("hogwild_sgd", "quadratic", "uniform:3", 200, [2], workers=2, dim=8,
+                       lock=True, view_gap=True, lr=0.05)
+    rp = replay(tr)
+    np.testing.assert_array_equal(np.asarray(tr["view_gap"]), np.asarray(rp["view_gap"]))
+    assert (np.asarray(tr["view_gap"])[tr["staleness"] == 0] == 0).all()
+
+
+@pytest.mark.timeout(180)
+def test_apam_max_delay_holds_when_the_master_is_slow():
+    """The APAM master decides which gradient to apply and writes it in one critical section.
+
+    With the decision outside the lock, a worker's bounded read could slip in between, older
+    than the chosen gradient's read, and end at staleness T + 1 (seen in 1 run of 8). A master
+    slowed down between decision and write (test-only ``slow`` fault) makes that window wide:
+    the earlier code then exceeded T (7 of 150 updates at T + 1 in this configuration).
+    """
+    T = 3
+    tr = processes.run("apam", "quadratic", f"uniform:{T}", 150, [0], workers=3, dim=8,
+                       lock=True, view_gap=True,
+                       _fault={"worker": 3, "kind": "slow", "seconds": 0.002})
+    _check_versions(tr, 150)
+    assert tr["staleness"].max() <= T
+    # the master's view gap is exact: the reference replay of the schedule records the same
+    rp = replay(tr)
+    np.testing.assert_array_equal(np.asarray(tr["view_gap"]), np.asarray(rp["view_gap"]))
+    assert np.asarray(tr["view_gap"])[tr["staleness"] > 0].min() > 0
+
+
+@pytest.mark.timeout(180)
 def test_straggler_slows_one_worker_and_instrument_off():
     tr = processes.run("hogwild_sgd", "quadratic", None, 300, [0], workers=2, dim=8,
                        straggler="1,4", lock=True)
