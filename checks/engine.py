@@ -57,6 +57,9 @@ class CheckSpec:
     study: str | None = None
     label: str = ""
     rtol: float = RTOL
+    #: other bounds that this check's measurement decides as well (the same finite-run proxy);
+    #: the suite runs such a measurement once instead of once per bound (see suite.SAME_MEASUREMENT)
+    also_checks: tuple = ()
 
     @property
     def algorithm_name(self) -> str:
@@ -391,7 +394,12 @@ def evaluate_trace(spec: CheckSpec, bound, problem, algo, trace, lr: float, alph
         d = decide(m.kind, m.interval, m.bound_value, rtol=spec.rtol, what=m.what, proxy_note=m.note)
         if m.fail_is_inconclusive and d.verdict == Verdict.FAIL:
             d = Decision(Verdict.INCONCLUSIVE, d.reason + f"; but {m.fail_is_inconclusive}")
-    out.update(verdict=d.verdict.value, reason=d.reason)
+    reason = d.reason
+    if spec.also_checks:
+        out["also_checks"] = list(spec.also_checks)
+        reason += (f"; this measurement also decides {', '.join(spec.also_checks)} (the same "
+                   "finite-run proxy), so it is run and counted once")
+    out.update(verdict=d.verdict.value, reason=reason)
     if m.extra:
         out.update(m.extra)
     return out

@@ -65,6 +65,13 @@ DEFAULT_ALGORITHM = {
     "kungurtsev2021/stationarity": "passm",
 }
 
+#: bound -> the bound whose check measures exactly the same thing. Gratton-Toint's rate has free
+#: constants (C0, C1, p_log), so the only consequence a finite run can test is its order in K:
+#: the log-log slope of the running min of ||grad f||^2, inside the band that the slope bound
+#: (derived from the rate) states. Checking both would run one measurement twice and count it
+#: twice; the rate's check decides both and says so in its record (``also_checks``).
+SAME_MEASUREMENT: dict[str, str] = {"gratton_toint2026/slope": "gratton_toint2026/rate"}
+
 #: algorithms that claim no bound still get run under the generic rate-shape check
 FALLBACK_BOUND = "gratton_toint2026/rate"
 
@@ -131,15 +138,20 @@ def build_suite(name: str = "quick", *, backends=("reference",), workers: int = 
                 continue
             claimed = list(algo.bounds) or [FALLBACK_BOUND]
             for key in claimed:
-                specs.append(spec_for(algo.name if algorithms is None else algo, key, suite=name,
-                                      backend=backend, workers=workers,
-                                      label="" if algo.bounds else "unclaimed"))
-                covered.add(key)
+                if SAME_MEASUREMENT.get(key) in claimed:
+                    continue  # decided by its partner's check, below
+                also = tuple(k for k in claimed if SAME_MEASUREMENT.get(k) == key)
+                spec = spec_for(algo.name if algorithms is None else algo, key, suite=name,
+                                backend=backend, workers=workers,
+                                label="" if algo.bounds else "unclaimed")
+                spec.also_checks = also
+                specs.append(spec)
+                covered.update((key, *also))
     if algorithms is not None and include_studies:
         specs.extend(variant_studies(chosen, name, workers=workers))
     if algorithms is None:
         for key in bounds:
-            if key not in covered:
+            if key not in covered and SAME_MEASUREMENT.get(key) not in covered:
                 specs.append(spec_for(DEFAULT_ALGORITHM.get(key, "hogwild_sgd"), key, suite=name,
                                       backend="reference", workers=workers))
         if include_studies:

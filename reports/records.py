@@ -200,6 +200,9 @@ def validate_record(data: Any, source: str = "<record>") -> dict[str, Any]:
     b["provenance"] = _choice(v, bound.get("provenance"), "bound.provenance", PROVENANCES,
                               upper=False, nullable=True)
     out["bound"] = b
+    also = v.expect(d.get("also_checks"), "also_checks", "list") or []
+    out["also_checks"] = [v.expect(k, f"also_checks[{i}]", "string", nullable=False)
+                          for i, k in enumerate(also)]
 
     # measured
     measured = v.expect(d.get("measured"), "measured", "object")

@@ -53,7 +53,8 @@ def index_rows(records: list[Record]) -> list[dict[str, str]]:
             "backend": d["backend"],
             "problem": d.get("problem") or "—",
             "workers": fmt(d.get("workers")),
-            "bound_key": b["key"],
+            # a check whose measurement also decides other bounds names them all
+            "bound_key": " + ".join([b["key"], *(d.get("also_checks") or [])]),
             "kind": (b.get("kind") or "—").lower(),
             "provenance": b.get("provenance") or "unknown",
             "ratio": fmt(d.get("ratio"), 3),

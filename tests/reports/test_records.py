@@ -62,6 +62,8 @@ def test_normalises_case_of_enums():
          "staleness.per_worker.0.counts", "has 1 values"),
         (lambda r: r.update(trace_files=["../../etc/passwd"]), "trace_files[0]", "inside the result directory"),
         (lambda r: r["bound"].update(provenance="folklore"), "bound.provenance", "not one of"),
+        (lambda r: r.update(also_checks="p/c"), "also_checks", "expected list"),
+        (lambda r: r.update(also_checks=[3]), "also_checks[0]", "expected string"),
     ],
 )
 def test_invalid_records_give_one_line_naming_file_and_field(mutate, field, fragment):
@@ -73,6 +75,19 @@ def test_invalid_records_give_one_line_naming_file_and_field(mutate, field, frag
     assert "\n" not in msg
     assert msg.startswith(f"out/records/x.json: field '{field}'"), msg
     assert fragment in msg
+
+
+def test_also_checks_is_kept_and_shown_with_the_bound():
+    from reports.records import Record
+    from reports.tables import index_rows
+
+    rec = _minimal()
+    rec["also_checks"] = ["p/c"]
+    d = validate_record(rec)
+    assert d["also_checks"] == ["p/c"]
+    assert validate_record(_minimal())["also_checks"] == []
+    row = index_rows([Record(data=d)])[0]
+    assert row["bound_key"] == "p/b + p/c"
 
 
 def test_non_object_record():
