@@ -318,8 +318,7 @@ class ViewHistory:
         """After ``version`` was written; ``workers``' next reads are at least ``version``."""
         self.h[int(version)] = x.detach().clone()
         for w in workers:
-            if w >= 0:
-                self.floor[w] = int(version)
+            self.floor[w] = int(version)
         lo = min(self.floor) - self.slack
         for v in [v for v in self.h if v < lo]:
             del self.h[v]
