@@ -14,8 +14,8 @@ import argparse
 
 import numpy as np
 
-from implementations.backends import processes
-from implementations.problems import get_problem
+from asyncbound.implementations.backends import processes
+from asyncbound.implementations.problems import get_problem
 
 PROBLEM = dict(inputs=32, hidden=64, classes=5, n=2048, batch_size=64)
 
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
 
 
 def processes_initial(prob):
-    from implementations.backends import initial_point
+    from asyncbound.implementations.backends import initial_point
     return initial_point(prob, 1, 0)
 
 

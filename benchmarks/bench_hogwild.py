@@ -31,8 +31,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from implementations.backends import processes
-from implementations.problems import get_problem
+from asyncbound.implementations.backends import processes
+from asyncbound.implementations.problems import get_problem
 
 PROBLEM = dict(inputs=64, hidden=64, classes=10, n=2048, batch_size=64)
 

@@ -17,9 +17,9 @@ import time
 
 import torch
 
-from implementations.backends import initial_point, run
-from implementations.problems import get_problem
-from implementations.seeding import worker_generator
+from asyncbound.implementations.backends import initial_point, run
+from asyncbound.implementations.problems import get_problem
+from asyncbound.implementations.seeding import worker_generator
 
 
 def plain_loop(prob, steps, seeds, lr):

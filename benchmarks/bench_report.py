@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=None, help="build the fixture here and keep it")
     args = parser.parse_args(argv)
 
-    import reports
+    from asyncbound import reports
     from tests.reports.fixtures import write_large
 
     with tempfile.TemporaryDirectory() as tmp:

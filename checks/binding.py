@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from checks import measure
+from asyncbound.checks import measure
 
 UNBINDABLE = frozenset({"C0", "C1", "C2", "p_log", "k", "eps_acc"})
 

@@ -19,17 +19,17 @@ import importlib
 import logging
 import sys
 
-from checks.errors import UsageError
+from asyncbound.checks.errors import UsageError
 
 log = logging.getLogger("asyncbound")
 
 # Order is the order of ``asyncbound --help``.
 _SUBCOMMAND_MODULES = (
-    "checks.cli_theory",
-    "checks.cli_run",
-    "checks.cli_verify",
-    "checks.cli_report",
-    "checks.cli_bench",
+    "asyncbound.checks.cli_theory",
+    "asyncbound.checks.cli_run",
+    "asyncbound.checks.cli_verify",
+    "asyncbound.checks.cli_report",
+    "asyncbound.checks.cli_bench",
 )
 
 

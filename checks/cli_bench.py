@@ -11,7 +11,7 @@ import runpy
 import sys
 from pathlib import Path
 
-from checks.errors import UsageError
+from asyncbound.checks.errors import UsageError
 
 _BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 

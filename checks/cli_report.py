@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from checks.errors import UsageError
+from asyncbound.checks.errors import UsageError
 
 log = logging.getLogger("asyncbound.report")
 
@@ -35,7 +35,7 @@ def _handle(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    from reports import RecordError, write_report
+    from asyncbound.reports import RecordError, write_report
 
     try:
         path = write_report(args.dir, args.out)

@@ -12,7 +12,7 @@ import math
 import sys
 from pathlib import Path
 
-from checks.errors import UsageError
+from asyncbound.checks.errors import UsageError
 
 
 def register(subparsers) -> None:
@@ -60,7 +60,7 @@ def register(subparsers) -> None:
 
 
 def _algorithms(args) -> int:
-    from implementations.registry import ALGORITHMS, describe
+    from asyncbound.implementations.registry import ALGORITHMS, describe
 
     rows = [describe(s) for s in ALGORITHMS.values()]
     if args.json:
@@ -81,10 +81,10 @@ def _positive(name, value, minimum=1):
 
 def _validate(args):
     """Everything that can be checked without running; returns the run's keyword arguments."""
-    from implementations.backends import BACKEND_NAMES
-    from implementations.delays import parse_delay, with_cap
-    from implementations.problems import get_problem
-    from implementations.registry import build_rule, get_algorithm, split_config
+    from asyncbound.implementations.backends import BACKEND_NAMES
+    from asyncbound.implementations.delays import parse_delay, with_cap
+    from asyncbound.implementations.problems import get_problem
+    from asyncbound.implementations.registry import build_rule, get_algorithm, split_config
 
     try:
         spec = get_algorithm(args.algorithm)
@@ -159,8 +159,8 @@ def _run(args) -> int:
     spec, problem, model, kw, out = _validate(args)
     import numpy as np
 
-    from implementations.backends import run
-    from implementations.backends._faults import BackendRunError
+    from asyncbound.implementations.backends import run
+    from asyncbound.implementations.backends._faults import BackendRunError
 
     kw.pop("max_delay", None)  # already folded into the model
     try:

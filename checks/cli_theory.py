@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from checks.errors import UsageError
+from asyncbound.checks.errors import UsageError
 
 
 def register(subparsers) -> None:
@@ -36,7 +36,7 @@ def _usage(parser):
 
 
 def _rows(paper: str | None) -> list[dict]:
-    import theory
+    from asyncbound import theory
 
     if paper is not None and paper not in theory.PAPERS:
         raise UsageError(f"unknown paper {paper!r}; known: {', '.join(theory.PAPERS)}")
@@ -62,8 +62,8 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    import theory
-    from theory.derivations import derived_quantities
+    from asyncbound import theory
+    from asyncbound.theory.derivations import derived_quantities
 
     try:
         bound = theory.get_bound(args.key)

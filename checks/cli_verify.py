@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from checks.errors import UsageError
+from asyncbound.checks.errors import UsageError
 
 log = logging.getLogger("asyncbound.verify")
 
@@ -57,7 +57,7 @@ def register(subparsers) -> None:
         "check",
         help="check a user's variant file (an algorithm and the bounds it claims)",
         description=("Load VARIANT.py (trusted local Python, loaded like a conftest.py), which must "
-                     "define ALGORITHM (an implementations.registry.AlgorithmSpec naming the bounds "
+                     "define ALGORITHM (an asyncbound.implementations.registry.AlgorithmSpec naming the bounds "
                      "it claims) or register one; run it through the suite's checks and write the "
                      "same records and report as verify."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -71,7 +71,7 @@ def register(subparsers) -> None:
 
 
 def _backends(text: str) -> tuple[str, ...]:
-    from implementations.registry import BACKENDS
+    from asyncbound.implementations.registry import BACKENDS
 
     names = tuple(b.strip() for b in text.split(",") if b.strip())
     bad = [b for b in names if b not in BACKENDS]
@@ -99,7 +99,7 @@ def _prepare_out(path) -> Path:
 
 
 def _finish(out: Path, results: list[dict], info: dict, t0: float) -> int:
-    from checks import records, runner
+    from asyncbound.checks import records, runner
 
     info["duration_s"] = time.perf_counter() - t0
     info["verdicts"] = {v: sum(r["verdict"] == v for r in results) for v in records.VERDICTS}
@@ -124,7 +124,7 @@ def _verify(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg", force=True)
     _single_thread()
-    from checks import records, runner, suite
+    from asyncbound.checks import records, runner, suite
 
     backends = _backends(args.backend)
     workers = _workers(args.workers)
@@ -133,7 +133,7 @@ def _verify(args: argparse.Namespace) -> int:
     specs = suite.build_suite(args.suite, backends=backends, workers=workers,
                               include_studies=not args.no_studies)
     if args.with_variants:
-        from checks import variant
+        from asyncbound.checks import variant
 
         for path in args.with_variants:
             loaded = variant.load_variant(path)
@@ -157,7 +157,7 @@ def _check(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg", force=True)
     _single_thread()
-    from checks import records, runner, variant
+    from asyncbound.checks import records, runner, variant
 
     backends = _backends(args.backend)
     workers = _workers(args.workers)

@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from checks import binding, measure, metrics
-from checks.records import check_id as make_check_id
-from checks.stats import ALPHA_SINGLE, N_SEEDS_QUICK, RTOL
-from checks.verdicts import Decision, Verdict, decide, not_applicable
+from asyncbound.checks import binding, measure, metrics
+from asyncbound.checks.records import check_id as make_check_id
+from asyncbound.checks.stats import ALPHA_SINGLE, N_SEEDS_QUICK, RTOL
+from asyncbound.checks.verdicts import Decision, Verdict, decide, not_applicable
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +83,20 @@ class CheckSpec:
 def get_algorithm(algorithm):
     if not isinstance(algorithm, str):
         return algorithm
-    from implementations.registry import get_algorithm as _get
+    from asyncbound.implementations.registry import get_algorithm as _get
 
     return _get(algorithm)
 
 
 def get_problem(spec: CheckSpec):
-    from implementations.problems import get_problem as _get
+    from asyncbound.implementations.problems import get_problem as _get
 
     opts = dict(spec.problem_options)
     return _get(spec.problem, seed=spec.base_seed, **opts)
 
 
 def parse_delay(text: str):
-    from implementations.delays import parse_delay as _parse
+    from asyncbound.implementations.delays import parse_delay as _parse
 
     return _parse(text)
 
@@ -115,14 +115,14 @@ def pattern_of(algo) -> str:
 def run_backend(spec: CheckSpec, problem, delays, lr: float, eval_every: int | None = None):
     """The reference backend runs the seeds as one batch; a real backend runs one seed per run,
     so its seeds are separate runs, concatenated into one trace (seed column = run index)."""
-    from implementations.backends import run
+    from asyncbound.implementations.backends import run
 
     ev = eval_every or spec.eval_every
     if spec.backend == "reference":
         seeds = list(range(spec.base_seed, spec.base_seed + spec.seeds))
         return run(spec.algorithm, problem, delays, spec.steps, seeds, backend=spec.backend,
                    workers=spec.workers, lr=lr, eval_every=ev, **spec.options)
-    from implementations.trace import Trace
+    from asyncbound.implementations.trace import Trace
 
     extra = dict(spec.options)
     if spec.backend in ("processes", "distributed"):
@@ -130,8 +130,8 @@ def run_backend(spec: CheckSpec, problem, delays, lr: float, eval_every: int | N
     import pickle
     from dataclasses import replace as _replace
 
-    from implementations.backends import _backend_module
-    from implementations.registry import get_algorithm as _get
+    from asyncbound.implementations.backends import _backend_module
+    from asyncbound.implementations.registry import get_algorithm as _get
 
     algo = _get(spec.algorithm)
     if spec.backend not in algo.backends:
@@ -163,7 +163,7 @@ def run_backend(spec: CheckSpec, problem, delays, lr: float, eval_every: int | N
 
 def _builtin_names() -> set[str]:
     try:
-        from implementations import algorithms
+        from asyncbound.implementations import algorithms
 
         return {e.name for e in algorithms._ENTRIES}
     except (ImportError, AttributeError):
@@ -171,7 +171,7 @@ def _builtin_names() -> set[str]:
 
 
 def _x0_of(problem, seed: int) -> np.ndarray:
-    from implementations.backends import initial_point
+    from asyncbound.implementations.backends import initial_point
 
     return initial_point(problem, 1, seed).double().numpy()
 
@@ -247,7 +247,7 @@ def initial_points(trace, problem, spec: CheckSpec):
     if x0 is not None:
         return np.asarray(x0, dtype=float)
     try:  # the backends' convention: initial_point(problem, S, base_seed)
-        from implementations.backends import initial_point
+        from asyncbound.implementations.backends import initial_point
 
         n = int(meta.get("n_seeds") or spec.seeds)
         base = int(meta.get("base_seed", spec.base_seed))
@@ -407,12 +407,12 @@ def evaluate_trace(spec: CheckSpec, bound, problem, algo, trace, lr: float, alph
 
 def run_check(spec: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
     """Run one check end to end and return its record (never raises for a bad run)."""
-    import theory
+    from asyncbound import theory
 
     t0 = time.perf_counter()
     bound = theory.get_bound(spec.bound)
     if spec.study:
-        from checks import studies
+        from asyncbound.checks import studies
 
         rec = studies.run_study(spec, bound, alpha)
         rec["duration_s"] = time.perf_counter() - t0

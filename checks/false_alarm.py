@@ -15,9 +15,9 @@ import sys
 import time
 from dataclasses import replace
 
-from checks import records, stats, suite
-from checks.engine import run_check
-from checks.verdicts import FAILING, Verdict
+from asyncbound.checks import records, stats, suite
+from asyncbound.checks.engine import run_check
+from asyncbound.checks.verdicts import FAILING, Verdict
 
 
 def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int = 1000,

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from checks import binding, measure, stats
-from checks.stats import Interval
-from checks.verdicts import Decision, Verdict
+from asyncbound.checks import binding, measure, stats
+from asyncbound.checks.stats import Interval
+from asyncbound.checks.verdicts import Decision, Verdict
 
 MAX_SERIES_POINTS = 200
 
@@ -86,7 +86,7 @@ def system_constants(bound, consts: dict, algo) -> dict:
     if getattr(bound, "metric_id", None) != "view_gap" or "B" not in bound.expr_symbols():
         return consts
     try:
-        from theory.papers.nadiradze2021 import B_SYSTEMS
+        from asyncbound.theory.papers.nadiradze2021 import B_SYSTEMS
     except ImportError:
         return consts
     system = SYSTEM_OF_PATTERN.get(str(getattr(algo, "pattern", "full")), "async_shared_memory")
@@ -189,7 +189,7 @@ def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, spec) ->
             df = df.assign(loss=df["loss"] - problem.f_star)
         running = "avg" if mid.startswith("avg") else "min"
         return _slope_proxy(bound, df, alpha, col, running)
-    from theory.symbols import SYMBOLS
+    from asyncbound.theory.symbols import SYMBOLS
 
     allvals, vals = vals, {k: v for k, v in vals.items() if k in SYMBOLS}
     bfun = _bound_at(bound, vals)

@@ -1,7 +1,7 @@
 """``bound_property``: one call turns (bound, algorithm, problem strategy, delay strategy) into a
 collected pytest test.
 
-    from checks.properties import bound_property
+    from asyncbound.checks.properties import bound_property
     test_hogwild_classic = bound_property("classic_delayed_sgd/nonconvex", "hogwild_sgd")
 
 Each hypothesis example is a full check (``checks.engine.run_check``): a problem drawn with
@@ -24,9 +24,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from checks import strategies as S
-from checks.stats import ALPHA_SINGLE
-from checks.verdicts import FAILING, Verdict
+from asyncbound.checks import strategies as S
+from asyncbound.checks.stats import ALPHA_SINGLE
+from asyncbound.checks.verdicts import FAILING, Verdict
 
 COUNTEREXAMPLE_DIR = "asyncbound-out/counterexamples"
 
@@ -36,11 +36,11 @@ def _out_dir() -> Path:
 
 
 def write_counterexample(rec: dict, spec) -> Path:
-    from checks import records
+    from asyncbound.checks import records
 
     rec = {k: v for k, v in rec.items() if not k.startswith("_")}
     rec["counterexample"] = {"config": spec.config(),
-                             "reproduce": f"checks.engine.run_check(CheckSpec(**{spec.config()!r}))"}
+                             "reproduce": f"asyncbound.checks.engine.run_check(CheckSpec(**{spec.config()!r}))"}
     rec["check_id"] = rec["check_id"] + "--counterexample"
     return records.write_record(_out_dir(), rec)
 
@@ -61,7 +61,7 @@ def bound_property(bound_key: str, algorithm, *, problems=None, delays=None, fra
     def test(spec):
         import torch
 
-        from checks.engine import run_check
+        from asyncbound.checks.engine import run_check
 
         torch.set_num_threads(1)
         n = max_examples or settings().max_examples

@@ -8,10 +8,10 @@ import time
 import traceback
 from pathlib import Path
 
-from checks import records
-from checks.engine import CheckSpec, run_check
-from checks.stats import ALPHA_SUITE, per_check_alpha
-from checks.verdicts import FAILING, Verdict
+from asyncbound.checks import records
+from asyncbound.checks.engine import CheckSpec, run_check
+from asyncbound.checks.stats import ALPHA_SUITE, per_check_alpha
+from asyncbound.checks.verdicts import FAILING, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ def _write_trace(out: Path, cid: str, trace) -> str | None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from implementations.trace import COLUMNS
+        from asyncbound.implementations.trace import COLUMNS
 
         d = out / "traces"
         d.mkdir(parents=True, exist_ok=True)
@@ -35,10 +35,10 @@ def _write_trace(out: Path, cid: str, trace) -> str | None:
 
 
 def error_record(spec: CheckSpec, exc: BaseException) -> dict:
-    import theory
+    from asyncbound import theory
 
     try:
-        from checks.engine import bound_record
+        from asyncbound.checks.engine import bound_record
 
         b = bound_record(theory.get_bound(spec.bound))
     except Exception:  # noqa: BLE001
@@ -129,7 +129,7 @@ def exit_code(results: list[dict]) -> int:
 def write_report(out_dir, results: list[dict], info: dict) -> Path:
     out = Path(out_dir)
     try:
-        import reports
+        from asyncbound import reports
 
         if hasattr(reports, "write_report"):
             p = reports.write_report(out, out / "index.html")

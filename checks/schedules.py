@@ -23,8 +23,8 @@ class PolynomialFactory:
         self.__name__ = f"{algorithm}_poly"
 
     def __call__(self, **hp):
-        from implementations.registry import get_algorithm
-        from implementations.rules.base import FunctionalRule
+        from asyncbound.implementations.registry import get_algorithm
+        from asyncbound.implementations.rules.base import FunctionalRule
 
         inner = get_algorithm(self.algorithm).rule(**hp)
         power, offset = self.power, self.offset
@@ -39,7 +39,7 @@ class PolynomialFactory:
 
 def scheduled_variant(spec, *, power: float = POWER, offset: float = OFFSET):
     """A registered copy of ``spec`` (name ``<name>__poly``) with the polynomial schedule."""
-    from implementations.registry import ALGORITHMS, register
+    from asyncbound.implementations.registry import ALGORITHMS, register
 
     name = f"{spec.name}__poly"
     if name not in ALGORITHMS:

@@ -30,7 +30,7 @@ class ProblemChoice:
     options: dict = field(default_factory=dict)
 
     def build(self, seed: int = 0):
-        from implementations.problems import get_problem
+        from asyncbound.implementations.problems import get_problem
 
         return get_problem(self.name, seed=seed, **self.options)
 
@@ -108,7 +108,7 @@ def check_specs(bound_key: str, algorithm, *, problems_st=None, delays_st=None, 
                 backend: str = "reference", steps: int = 400, n_seeds: int = 16,
                 eval_every: int = 1) -> st.SearchStrategy:
     """``CheckSpec``s for one bound and algorithm, valid by construction."""
-    from checks.engine import CheckSpec
+    from asyncbound.checks.engine import CheckSpec
 
     problems_st = problems_st if problems_st is not None else problems()
     delays_st = delays_st if delays_st is not None else delay_specs()

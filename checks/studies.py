@@ -27,8 +27,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from checks import engine, measure, stats
-from checks.verdicts import Decision, Verdict, decide, worst
+from asyncbound.checks import engine, measure, stats
+from asyncbound.checks.verdicts import Decision, Verdict, decide, worst
 
 #: TIGHT tolerance of the momentum-gain ratio: the first-order (ODE) prediction neglects
 #: O(L gamma/(1-m)) curvature terms (~5% at the steps used), block-gradient imbalance within a
@@ -65,7 +65,7 @@ def _finish(rec: dict, d: Decision) -> dict:
 def _schedule_conditions(lr: float, power: float, offset: float, max_delay) -> list[dict]:
     out = []
     try:
-        from theory.papers.kungurtsev2021 import schedule_conditions
+        from asyncbound.theory.papers.kungurtsev2021 import schedule_conditions
 
         a = lr * (1 + offset) ** power
         res = schedule_conditions(round(a, 12), offset, power, max_delay if max_delay is not None else 0)
@@ -79,7 +79,7 @@ def _schedule_conditions(lr: float, power: float, offset: float, max_delay) -> l
 
 
 def passm_stationarity(spec, bound, alpha: float) -> dict:
-    from checks.schedules import OFFSET, POWER, scheduled_variant
+    from asyncbound.checks.schedules import OFFSET, POWER, scheduled_variant
 
     base_algo = engine.get_algorithm(spec.algorithm)
     algo = scheduled_variant(base_algo)
@@ -106,7 +106,7 @@ def passm_stationarity(spec, bound, alpha: float) -> dict:
         return _finish(rec, Decision(Verdict(fields["verdict"]), fields["reason"]))
     failed = [c for c in conds if not c.get("holds")]
     if failed:
-        from checks.verdicts import not_applicable
+        from asyncbound.checks.verdicts import not_applicable
 
         return _finish(rec, not_applicable(failed))
     # proxy: stationarity at the end vs at the start (minimum-norm subgradient when available)
@@ -124,7 +124,7 @@ def passm_stationarity(spec, bound, alpha: float) -> dict:
     rec["ratio"] = iv.value
     gap, iters = measure.evaluated(measure.as_frame(trace), "loss")
     if problem.f_star is not None and gap.size:
-        from checks.metrics import _series
+        from asyncbound.checks.metrics import _series
 
         rec["series"] = _series(iters, gap - problem.f_star, alpha)
         rec["series"]["quantity"] = "f(x_k) - f*"

@@ -16,8 +16,8 @@ from __future__ import annotations
 import copy
 import logging
 
-from checks.engine import CheckSpec
-from checks.stats import N_SEEDS_FULL, N_SEEDS_QUICK, N_SEEDS_REAL
+from asyncbound.checks.engine import CheckSpec
+from asyncbound.checks.stats import N_SEEDS_FULL, N_SEEDS_QUICK, N_SEEDS_REAL
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,13 @@ FALLBACK_BOUND = "gratton_toint2026/rate"
 
 
 def _known_bounds() -> dict:
-    import theory
+    from asyncbound import theory
 
     return theory.BOUNDS
 
 
 def _algorithms() -> dict:
-    from implementations.registry import ALGORITHMS
+    from asyncbound.implementations.registry import ALGORITHMS
 
     return ALGORITHMS
 

@@ -2,7 +2,7 @@
 
 A variant file is trusted local Python (like a ``conftest.py``), imported from its path with
 importlib. It must leave one algorithm behind, either as a module attribute ``ALGORITHM`` (an
-``implementations.registry.AlgorithmSpec``) or by calling ``register`` itself; its ``bounds`` name
+``asyncbound.implementations.registry.AlgorithmSpec``) or by calling ``register`` itself; its ``bounds`` name
 the theorems it claims (keys of ``theory.BOUNDS``). Optional module attributes tune the checks:
 ``PROBLEM`` (a problem name), ``DELAY`` (a delay spec), ``STEPS`` (updates per run).
 
@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.errors import UsageError
+from asyncbound.checks.errors import UsageError
 
 
 @dataclass
@@ -70,8 +70,8 @@ def _import(path: Path):
 
 
 def load_variant(path) -> LoadedVariant:
-    import theory
-    from implementations.registry import ALGORITHMS, AlgorithmSpec, register
+    from asyncbound import theory
+    from asyncbound.implementations.registry import ALGORITHMS, AlgorithmSpec, register
 
     p = Path(path)
     if not p.exists():
@@ -92,7 +92,7 @@ def load_variant(path) -> LoadedVariant:
         raise UsageError(f"{p}: defines no algorithm: set ALGORITHM = AlgorithmSpec(...) "
                          "(see examples/variant_nesterov_hogwild.py)")
     if not isinstance(algo, AlgorithmSpec):
-        raise UsageError(f"{p}: ALGORITHM must be an implementations.registry.AlgorithmSpec, "
+        raise UsageError(f"{p}: ALGORITHM must be an asyncbound.implementations.registry.AlgorithmSpec, "
                          f"got {type(algo).__name__}")
     if not algo.bounds:
         raise UsageError(f"{p}: {algo.name} claims no bound: list theory bound keys in bounds=(...)")
@@ -110,7 +110,7 @@ def load_variant(path) -> LoadedVariant:
 
 
 def specs_for_variant(v: LoadedVariant, *, suite: str = "quick", backends=("reference",), workers: int = 4):
-    from checks import suite as suite_mod
+    from asyncbound.checks import suite as suite_mod
 
     specs = suite_mod.build_suite(suite, backends=backends, workers=workers, algorithms=[v.algorithm])
     for s in specs:

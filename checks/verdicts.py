@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
-from checks.stats import MAX_REL_WIDTH, RTOL, Interval
+from asyncbound.checks.stats import MAX_REL_WIDTH, RTOL, Interval
 
 
 class Verdict(str, Enum):

@@ -8,8 +8,8 @@ stated for. The check solves lr from each theorem's side condition, runs 32 seed
 staleness, and says PASS / FAIL / INCONCLUSIVE / NOT_APPLICABLE / DIVERGED per claim.
 """
 
-from implementations.registry import AlgorithmSpec
-from implementations.rules import sgd
+from asyncbound.implementations.registry import AlgorithmSpec
+from asyncbound.implementations.rules import sgd
 
 MOMENTUM = 0.5
 

@@ -3,8 +3,8 @@
 ``ALGORITHMS`` maps a name to an :class:`AlgorithmSpec`; the built-in entries live in
 :mod:`implementations.algorithms`. A user's variant file adds one with :func:`register`::
 
-    from implementations.registry import AlgorithmSpec, register
-    from implementations.rules import adagrad
+    from asyncbound.implementations.registry import AlgorithmSpec, register
+    from asyncbound.implementations.rules import adagrad
     register(AlgorithmSpec(name="my_async_adagrad", rule=adagrad, pattern="random_blocks",
                            defaults={"lr": 0.3, "form": "gratton_toint", "eps": 1e-8},
                            backends=("reference",), bounds=("gratton_toint2026/rate",),

@@ -14,8 +14,8 @@ Public API:
 - :class:`RecordError`: every problem with a record, as one line naming the file and field.
 """
 
-from reports.html import CheckResultView, render, write_report
-from reports.records import (
+from asyncbound.reports.html import CheckResultView, render, write_report
+from asyncbound.reports.records import (
     RECORD_SCHEMA,
     RUN_SCHEMA,
     VERDICTS,

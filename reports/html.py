@@ -21,9 +21,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from reports import figures, summarise, tables
-from reports.mathml import sanitize_mathml
-from reports.records import (
+from asyncbound.reports import figures, summarise, tables
+from asyncbound.reports.mathml import sanitize_mathml
+from asyncbound.reports.records import (
     Record,
     RecordError,
     anchor,
@@ -39,7 +39,7 @@ TEMPLATE = "report.html.j2"
 
 
 def _load_template(name: str) -> str:
-    return importlib.resources.files("reports").joinpath("templates", name).read_text(encoding="utf-8")
+    return importlib.resources.files("asyncbound.reports").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reports.records import Record, RecordError
+from asyncbound.reports.records import Record, RecordError
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import json
 import math
 from typing import Any
 
-from reports.records import VERDICTS, Record, anchor
+from asyncbound.reports.records import VERDICTS, Record, anchor
 
 
 def fmt(x: Any, digits: int = 4) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import difflib
 import importlib
 
-from theory.assumptions import ASSUMPTIONS, Assumption
-from theory.bounds import Bound, ConditionResult, Kind, Provenance, Source
-from theory.papers import PAPER_MODULES
-from theory.symbols import SYMBOLS, symbol
+from asyncbound.theory.assumptions import ASSUMPTIONS, Assumption
+from asyncbound.theory.bounds import Bound, ConditionResult, Kind, Provenance, Source
+from asyncbound.theory.papers import PAPER_MODULES
+from asyncbound.theory.symbols import SYMBOLS, symbol
 
 __all__ = [
     "ASSUMPTIONS", "Assumption", "BOUNDS", "Bound", "ConditionResult", "Kind", "PAPERS",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from theory.symbols import symbol
+from asyncbound.theory.symbols import symbol
 
 __all__ = ["Assumption", "ASSUMPTIONS", "get_assumption"]
 

@@ -20,8 +20,8 @@ from enum import Enum
 
 import sympy as sp
 
-from theory.assumptions import Assumption
-from theory.symbols import SYMBOLS, validate_value
+from asyncbound.theory.assumptions import Assumption
+from asyncbound.theory.symbols import SYMBOLS, validate_value
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import logging
 
 import sympy as sp
 
-from theory.bounds import Bound
-from theory.symbols import SYMBOLS, symbol
+from asyncbound.theory.bounds import Bound
+from asyncbound.theory.symbols import SYMBOLS, symbol
 
 log = logging.getLogger(__name__)
 

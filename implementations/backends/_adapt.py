@@ -30,7 +30,7 @@ def make_trace(columns: dict, meta: dict, final_params, final_state):
 
 def algorithm_for_children(spec):
     """How a spawned child finds the algorithm: by name for the built-in registry entries
-    (the child imports ``implementations.algorithms`` itself), else the pickled spec.
+    (the child imports ``asyncbound.implementations.algorithms`` itself), else the pickled spec.
 
     A spec registered at run time (a user's variant) is not in a fresh child's registry, so it
     travels pickled: its rule factory must be importable by module name in the child (the
@@ -39,7 +39,7 @@ def algorithm_for_children(spec):
     from ..registry import get_algorithm
 
     module = getattr(spec.rule, "__module__", "") or ""
-    builtin = module.startswith("implementations.")
+    builtin = module.startswith("asyncbound.implementations.")
     try:
         registered = get_algorithm(spec.name) is spec
     except ValueError:

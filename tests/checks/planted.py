@@ -24,9 +24,9 @@ import os
 
 import torch
 
-from implementations.registry import ALGORITHMS, AlgorithmSpec, register
-from implementations.rules import sgd
-from implementations.rules.base import FunctionalRule
+from asyncbound.implementations.registry import ALGORITHMS, AlgorithmSpec, register
+from asyncbound.implementations.rules import sgd
+from asyncbound.implementations.rules.base import FunctionalRule
 
 LAG = 8
 FACTOR = 3.0

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from checks import binding
+from asyncbound.checks import binding
 
 
 @pytest.fixture
 def problem():
-    from implementations.problems import get_problem
+    from asyncbound.implementations.problems import get_problem
 
     return get_problem("quadratic", dim=6, seed=0, L=2.0, cond=4.0, sigma=0.2)
 
@@ -29,7 +29,7 @@ def test_plan_binds_settings_certified_and_delay_guarantee(problem):
 
 
 def test_measured_from_trace(problem):
-    from implementations.backends import run
+    from asyncbound.implementations.backends import run
 
     tr = run("hogwild_sgd", problem, "constant:3", 60, 4, workers=2, lr=0.05, eval_every=1)
     ctx = binding.RunContext(problem=problem, lr=0.05, steps=60, workers=2, df=tr.to_pandas(),

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from checks import records
-from checks.engine import admissible_lr, run_check
-from checks.suite import spec_for
+from asyncbound.checks import records
+from asyncbound.checks.engine import admissible_lr, run_check
+from asyncbound.checks.suite import spec_for
 
 ALPHA = 1e-3
 
@@ -35,7 +35,7 @@ def test_record_has_the_contract_fields():
 
 
 def test_admissible_lr_solves_the_condition():
-    import theory
+    from asyncbound import theory
 
     b = theory.get_bound("classic_delayed_sgd/nonconvex")
     eta, texts = admissible_lr(b, {"L": 1.0, "tau": 4.0})
@@ -83,7 +83,7 @@ def test_elastic_consistency_compares_with_the_system_formula():
 
 @pytest.mark.parametrize("study", ["passm_momentum_gain", "topk_ef_compare", "apam_tau_sweep"])
 def test_studies_produce_records(study):
-    from checks.suite import studies_for
+    from asyncbound.checks.suite import studies_for
 
     spec = next(s for s in studies_for("quick") if s.study == study)
     rec = run_check(replace(spec, seeds=12, steps=min(spec.steps, 800)), ALPHA)

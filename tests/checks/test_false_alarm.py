@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks.false_alarm import measure
+from asyncbound.checks.false_alarm import measure
 
 
 def test_measure_counts_verdicts_over_batches():

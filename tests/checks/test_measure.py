@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from checks import measure
+from asyncbound.checks import measure
 
 
 def frame(rows):
@@ -102,7 +102,7 @@ def test_throughput(trace):
 
 
 def test_accepts_a_trace_object(trace):
-    from implementations.trace import Trace
+    from asyncbound.implementations.trace import Trace
 
     t = Trace({c: trace[c].to_numpy() for c in trace.columns if c != "staleness"})
     assert measure.staleness_summary(t)["tau_max"] == 2

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from checks.engine import run_check
-from checks.stats import per_check_alpha
-from checks.suite import build_suite
-from checks.verdicts import FAILING, Verdict
+from asyncbound.checks.engine import run_check
+from asyncbound.checks.stats import per_check_alpha
+from asyncbound.checks.suite import build_suite
+from asyncbound.checks.verdicts import FAILING, Verdict
 
 SPECS = build_suite("quick")
 ALPHA = per_check_alpha(len(SPECS))

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from checks import records
+from asyncbound.checks import records
 
 
 def test_jsonable_handles_numpy_nan_and_enums():
-    from checks.verdicts import Verdict
+    from asyncbound.checks.verdicts import Verdict
 
     out = records.jsonable({"a": np.float64(1.5), "b": math.nan, "c": np.arange(3), "v": Verdict.PASS,
                             "t": (1, math.inf)})
@@ -37,7 +37,7 @@ def test_write_and_validate(tmp_path):
 
 
 def test_run_info_and_reports_reader(tmp_path):
-    reports = pytest.importorskip("reports")
+    reports = pytest.importorskip("asyncbound.reports")
     info = records.run_info(command="verify", argv=["asyncbound", "verify"], suite="quick", seeds=[32])
     records.write_run(tmp_path, info)
     rec = {"check_id": "x--y--reference", "verdict": "INCONCLUSIVE", "algorithm": "x", "backend": "reference",

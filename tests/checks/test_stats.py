@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from checks import stats
+from asyncbound.checks import stats
 
 
 @pytest.mark.parametrize(("p", "df", "expected"), [

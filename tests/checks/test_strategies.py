@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from checks import strategies as S
+from asyncbound.checks import strategies as S
 
 
 @settings(max_examples=15, deadline=None)
@@ -21,7 +21,7 @@ def test_problems_are_buildable_with_certified_constants(choice):
 @settings(max_examples=30, deadline=None)
 @given(S.delay_specs(6, kinds=("none", "constant", "uniform", "adversarial", "geometric")))
 def test_delay_specs_round_trip_with_a_finite_guarantee(spec):
-    from implementations.delays import parse_delay
+    from asyncbound.implementations.delays import parse_delay
 
     m = parse_delay(spec)
     assert m.max_delay is not None and m.max_delay <= 6
@@ -43,8 +43,8 @@ def test_generators_are_torch_generators_seeded_by_integers(g, seed):
 @settings(max_examples=10, deadline=None)
 @given(S.check_specs("classic_delayed_sgd/nonconvex", "hogwild_sgd"))
 def test_check_specs_solve_an_admissible_step(spec):
-    import theory
-    from checks.engine import get_algorithm, get_problem, plan_lr
+    from asyncbound import theory
+    from asyncbound.checks.engine import get_algorithm, get_problem, plan_lr
 
     assert 0.05 <= spec.lr_fraction <= 1.0
     lr, how = plan_lr(spec, theory.get_bound(spec.bound), get_problem(spec), get_algorithm(spec.algorithm))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from checks import suite
+from asyncbound.checks import suite
 
 
 def test_quick_suite_covers_everything():
-    import theory
-    from implementations.registry import ALGORITHMS
+    from asyncbound import theory
+    from asyncbound.implementations.registry import ALGORITHMS
 
     specs = suite.build_suite("quick")
     ids = [s.check_id for s in specs]

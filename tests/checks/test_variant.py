@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.errors import UsageError
-from checks.variant import load_variant, specs_for_variant
+from asyncbound.checks.errors import UsageError
+from asyncbound.checks.variant import load_variant, specs_for_variant
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,15 +17,15 @@ def test_example_variant_loads_and_gets_its_checks():
     assert v.algorithm.name == "nesterov_hogwild"
     specs = specs_for_variant(v)
     assert {s.bound for s in specs} == set(v.algorithm.bounds)
-    from implementations.registry import ALGORITHMS
+    from asyncbound.implementations.registry import ALGORITHMS
 
     assert ALGORITHMS["nesterov_hogwild"] is v.algorithm
 
 
 def test_registering_instead_of_assigning(tmp_path):
     f = tmp_path / "reg.py"
-    f.write_text("from implementations.registry import AlgorithmSpec, register\n"
-                 "from implementations.rules import sgd\n"
+    f.write_text("from asyncbound.implementations.registry import AlgorithmSpec, register\n"
+                 "from asyncbound.implementations.rules import sgd\n"
                  "register(AlgorithmSpec('reg_variant', sgd, 'full', {'lr': 0.1}, ('reference',),"
                  " ('classic_delayed_sgd/nonconvex',)), replace=True)\n"
                  "STEPS = 200\nDELAY = 'constant:2'\n")
@@ -37,7 +37,7 @@ def test_registering_instead_of_assigning(tmp_path):
 @pytest.mark.parametrize(("text", "message"), [
     ("X = 1\n", "defines no algorithm"),
     ("import nonexistent_module_xyz\n", "ModuleNotFoundError"),
-    ("STEPS = 'many'\nfrom implementations.registry import AlgorithmSpec\nfrom implementations.rules import sgd\n"
+    ("STEPS = 'many'\nfrom asyncbound.implementations.registry import AlgorithmSpec\nfrom asyncbound.implementations.rules import sgd\n"
      "ALGORITHM = AlgorithmSpec('s_bad', sgd, 'full', {'lr': 0.1}, ('reference',), ('classic_delayed_sgd/nonconvex',))\n",
      "STEPS must be"),
 ])

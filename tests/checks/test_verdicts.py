@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from checks.stats import Interval
-from checks.verdicts import FAILING, Verdict, decide, not_applicable, worst
+from asyncbound.checks.stats import Interval
+from asyncbound.checks.verdicts import FAILING, Verdict, decide, not_applicable, worst
 
 
 def iv(lo, hi, value=None):
@@ -35,7 +35,7 @@ def test_decide(kind, interval, bound, expected):
 
 
 def test_kind_enum_accepted():
-    from theory import Kind
+    from asyncbound.theory import Kind
 
     assert decide(Kind.UPPER, iv(0.1, 0.2), 1.0).verdict == Verdict.PASS
 

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.backends import initial_point, replay, run
-from implementations.delays import parse_delay, schedule_generator
-from implementations.patterns import block_generator, make_pattern, random_blocks
-from implementations.problems import get_problem
-from implementations.registry import ALGORITHMS, build_rule, split_config
-from implementations.seeding import worker_generator
+from asyncbound.implementations.backends import initial_point, replay, run
+from asyncbound.implementations.delays import parse_delay, schedule_generator
+from asyncbound.implementations.patterns import block_generator, make_pattern, random_blocks
+from asyncbound.implementations.problems import get_problem
+from asyncbound.implementations.registry import ALGORITHMS, build_rule, split_config
+from asyncbound.implementations.seeding import worker_generator
 
 NAMES = list(ALGORITHMS)
 CONVERGENCE_FACTOR = 10.0  # final mean loss gap must drop below 1/10 of the initial one

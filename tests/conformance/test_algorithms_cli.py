@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from checks.cli import main
-from implementations.registry import ALGORITHMS
-from implementations.trace import Trace
+from asyncbound.checks.cli import main
+from asyncbound.implementations.registry import ALGORITHMS
+from asyncbound.implementations.trace import Trace
 
 
 def test_run_writes_trace_and_meta(tmp_path, capsys):

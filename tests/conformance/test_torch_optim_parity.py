@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from implementations import rules as R
+from asyncbound.implementations import rules as R
 
 STEPS = 100
 ATOL = 1e-6  # the brief's tolerance; in float64 the observed gap is ~1e-14

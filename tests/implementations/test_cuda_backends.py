@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.backends import distributed, processes, replay
+from asyncbound.implementations.backends import distributed, processes, replay
 
 pytestmark = [pytest.mark.cuda, pytest.mark.multiprocess]
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.delays import (
+from asyncbound.implementations.delays import (
     ReplayDelay,
     Schedule,
     VirtualTimeDelay,
@@ -157,7 +157,7 @@ def test_cap_and_with_cap():
 
 
 def test_replay_from_schedule_and_trace(tmp_path):
-    from implementations.trace import Trace
+    from asyncbound.implementations.trace import Trace
 
     src = parse_delay("virtual:speeds=1,2,3,jitter=0.2").schedule(60, 3, 2, schedule_generator(4))
     rep = parse_delay(src)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.backends import distributed, replay
-from implementations.trace import Trace
+from asyncbound.implementations.backends import distributed, replay
+from asyncbound.implementations.trace import Trace
 
 pytestmark = [pytest.mark.distributed, pytest.mark.multiprocess]
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def test_sync_minibatch_has_zero_staleness():
     tr = distributed.run("minibatch_sgd", "quadratic", None, 60, [0], workers=2, dim=8,
                          straggler="1,2")
     assert (tr["staleness"] == 0).all() and (tr["worker"] == -1).all()
-    ref = __import__("implementations.backends", fromlist=["run"]).run(
+    ref = __import__("asyncbound.implementations.backends", fromlist=["run"]).run(
         "minibatch_sgd", "quadratic", "none", 60, [0], workers=2, dim=8)
     np.testing.assert_array_equal(np.asarray(tr.final_params), np.asarray(ref.final_params))
 
@@ -82,7 +82,7 @@ def test_torchrun_entry_point(tmp_path):
     port = distributed.free_port()
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "3",
            "--master-addr", "127.0.0.1", "--master-port", str(port),
-           "-m", "implementations.backends.distributed_main", "--algorithm", "ps_sgd",
+           "-m", "asyncbound.implementations.backends.distributed_main", "--algorithm", "ps_sgd",
            "--dim", "8", "--steps", "80", "--seed", "2", "--out", str(out)]
     res = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=150)
     assert res.returncode == 0, res.stderr[-2000:]

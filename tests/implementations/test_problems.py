@@ -15,7 +15,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from implementations.problems import PROBLEMS, get_problem, load_dataset
+from asyncbound.implementations.problems import PROBLEMS, get_problem, load_dataset
 
 F64 = torch.float64
 FALSE_ALARM = 1e-6

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.backends import initial_point, processes, replay, resolve_problem
+from asyncbound.implementations.backends import initial_point, processes, replay, resolve_problem
 
 pytestmark = [pytest.mark.multiprocess]
 
@@ -137,7 +137,7 @@ def test_straggler_slows_one_worker_and_instrument_off():
 @pytest.mark.timeout(180)
 def test_grad_norms_off_keeps_stamps_and_leaves_the_norm_column_empty():
     """``grad_norms=False``: same staleness rows, no ||g||^2; the lock-free tolerance refuses it."""
-    from implementations.backends._tolerance import lockfree_replay_tolerance
+    from asyncbound.implementations.backends._tolerance import lockfree_replay_tolerance
 
     tr = processes.run("hogwild_sgd", "quadratic", None, 120, [0], workers=2, dim=8,
                        grad_norms=False)
@@ -157,7 +157,7 @@ def test_grad_norms_off_keeps_stamps_and_leaves_the_norm_column_empty():
 def test_teardown_skips_children_that_never_started():
     """If start() fails part-way, teardown must not raise on the unstarted ones (that would
     hide the start error)."""
-    from implementations.backends._faults import teardown
+    from asyncbound.implementations.backends._faults import teardown
 
     ctx = torch.multiprocessing.get_context("spawn")
     never = ctx.Process(target=print)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from implementations.patterns import PATTERNS, make_pattern
-from implementations.registry import (
+from asyncbound.implementations.patterns import PATTERNS, make_pattern
+from asyncbound.implementations.registry import (
     ALGORITHMS,
     AlgorithmSpec,
     build_rule,
@@ -15,7 +15,7 @@ from implementations.registry import (
     register,
     split_config,
 )
-from implementations.rules import sgd
+from asyncbound.implementations.rules import sgd
 
 DISTRIBUTED = {"apam", "apam_adam", "minibatch_sgd", "async_topk", "async_topk_ef", "ps_sgd"}
 

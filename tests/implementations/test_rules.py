@@ -9,7 +9,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from implementations import rules as R
+from asyncbound.implementations import rules as R
 
 F64 = torch.float64
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from implementations.trace import COLUMNS, SCHEMA, Trace, staleness
+from asyncbound.implementations.trace import COLUMNS, SCHEMA, Trace, staleness
 
 
 def _cols(n=6, seeds=1):

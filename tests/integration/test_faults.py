@@ -10,8 +10,8 @@ import os
 import numpy as np
 import pytest
 
-from implementations.backends import distributed, processes
-from implementations.backends._faults import BackendRunError
+from asyncbound.implementations.backends import distributed, processes
+from asyncbound.implementations.backends._faults import BackendRunError
 
 pytestmark = [pytest.mark.multiprocess]
 

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from checks.engine import run_check
-from checks.stats import ALPHA_SINGLE
-from checks.suite import build_suite, spec_for, studies_for
+from asyncbound.checks.engine import run_check
+from asyncbound.checks.stats import ALPHA_SINGLE
+from asyncbound.checks.suite import build_suite, spec_for, studies_for
 from tests.checks import planted
 
 pytestmark = pytest.mark.slow

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 import torch
 
-from implementations.backends import replay
-from implementations.backends import run as backend_run
-from implementations.backends._tolerance import lockfree_replay_tolerance
-from implementations.problems import get_problem
+from asyncbound.implementations.backends import replay
+from asyncbound.implementations.backends import run as backend_run
+from asyncbound.implementations.backends._tolerance import lockfree_replay_tolerance
+from asyncbound.implementations.problems import get_problem
 
 pytestmark = [pytest.mark.multiprocess]
 

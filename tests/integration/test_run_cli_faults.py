@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-import implementations.backends as backends
-from checks.cli import main
-from implementations.backends.processes import run as processes_run
+import asyncbound.implementations.backends as backends
+from asyncbound.checks.cli import main
+from asyncbound.implementations.backends.processes import run as processes_run
 
 
 @pytest.mark.multiprocess

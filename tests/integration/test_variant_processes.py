@@ -24,7 +24,7 @@ def test_example_variant_runs_on_processes(tmp_path):
     shutil.copy(ROOT / "examples" / "variant_nesterov_hogwild.py", variant)
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "checks.cli", "check", str(variant), "--backend", "processes",
+        [sys.executable, "-m", "asyncbound.checks.cli", "check", str(variant), "--backend", "processes",
          "--workers", "2", "--out", str(out)],
         cwd=tmp_path, capture_output=True, text=True, timeout=560,
     )

@@ -19,12 +19,12 @@ pytestmark = pytest.mark.slow
 
 def cli(*args, timeout=600, env=None):
     e = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "checks.cli", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "asyncbound.checks.cli", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout, env=e)
 
 
 def assert_valid_output(out: Path, n_min: int):
-    reports = pytest.importorskip("reports")
+    reports = pytest.importorskip("asyncbound.reports")
     recs = reports.load_records(out)
     assert len(recs) >= n_min
     run = json.loads((out / "run.json").read_text())
@@ -71,16 +71,16 @@ def test_check_planted_variant_exits_1(tmp_path):
 
 BAD = {
     "nothing.py": ("X = 1\n", "defines no algorithm"),
-    "unknown_bound.py": ("from implementations.registry import AlgorithmSpec\n"
-                         "from implementations.rules import sgd\n"
+    "unknown_bound.py": ("from asyncbound.implementations.registry import AlgorithmSpec\n"
+                         "from asyncbound.implementations.rules import sgd\n"
                          "ALGORITHM = AlgorithmSpec('bad_claim', sgd, 'full', {'lr': 0.1}, ('reference',),"
                          " ('classic_delayed_sgd/nonconvx',))\n", "unknown bound"),
-    "no_claim.py": ("from implementations.registry import AlgorithmSpec\n"
-                    "from implementations.rules import sgd\n"
+    "no_claim.py": ("from asyncbound.implementations.registry import AlgorithmSpec\n"
+                    "from asyncbound.implementations.rules import sgd\n"
                     "ALGORITHM = AlgorithmSpec('no_claim', sgd, 'full', {'lr': 0.1})\n", "claims no bound"),
     "raises.py": ("raise RuntimeError('boom')\n", "RuntimeError"),
     "syntax.py": ("def f(:\n", "syntax error"),
-    "wrong_type.py": ("ALGORITHM = 'hogwild_sgd'\n", "must be an implementations.registry.AlgorithmSpec"),
+    "wrong_type.py": ("ALGORITHM = 'hogwild_sgd'\n", "must be an asyncbound.implementations.registry.AlgorithmSpec"),
 }
 
 
@@ -113,8 +113,8 @@ def test_bad_backend_exits_2(tmp_path):
 def test_divergent_variant_is_a_verdict_not_a_crash(tmp_path):
     f = tmp_path / "blowup.py"
     f.write_text(
-        "from implementations.registry import AlgorithmSpec\n"
-        "from implementations.rules import sgd\n\n\n"
+        "from asyncbound.implementations.registry import AlgorithmSpec\n"
+        "from asyncbound.implementations.rules import sgd\n\n\n"
         "def blowup(*, lr):\n"
         "    return sgd(lr=lr * 1000)\n\n\n"
         "ALGORITHM = AlgorithmSpec('blowup_sgd', blowup, 'full', {'lr': 0.05}, ('reference',),\n"

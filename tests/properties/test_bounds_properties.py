@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from checks import strategies as S
-from checks.properties import bound_property
+from asyncbound.checks import strategies as S
+from asyncbound.checks.properties import bound_property
 
 pytestmark = [pytest.mark.property, pytest.mark.slow]
 

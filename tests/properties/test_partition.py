@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from implementations.patterns import partition, partition_layers, random_blocks
+from asyncbound.implementations.patterns import partition, partition_layers, random_blocks
 
 pytestmark = pytest.mark.property
 

@@ -25,6 +25,6 @@ def result_dir(result_dir_master, tmp_path):
 
 @pytest.fixture(scope="session")
 def report_html(result_dir_master):
-    import reports
+    from asyncbound import reports
 
     return reports.render(reports.load_records(result_dir_master), reports.load_run(result_dir_master))

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-import reports
+from asyncbound import reports
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 

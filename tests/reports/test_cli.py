@@ -11,14 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # Same blocking finder as tests/test_layering.py: any import of torch / implementations fails.
 _CLI = r"""
 import importlib.abc, sys
-blocked = {"torch", "implementations"}
+blocked = {"torch", "asyncbound.implementations"}
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in blocked:
+        if name.split(".")[0] in blocked or ".".join(name.split(".")[:2]) in blocked:
             raise ImportError(f"forbidden import of {name!r}")
         return None
 sys.meta_path.insert(0, Block())
-from checks.cli import main
+from asyncbound.checks.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from reports.records import (
+from asyncbound.reports.records import (
     RecordError,
     load_records,
     load_run,
@@ -78,8 +78,8 @@ def test_invalid_records_give_one_line_naming_file_and_field(mutate, field, frag
 
 
 def test_also_checks_is_kept_and_shown_with_the_bound():
-    from reports.records import Record
-    from reports.tables import index_rows
+    from asyncbound.reports.records import Record
+    from asyncbound.reports.tables import index_rows
 
     rec = _minimal()
     rec["also_checks"] = ["p/c"]

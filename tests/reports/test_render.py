@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-import reports
-from reports.records import RecordError, anchor
+from asyncbound import reports
+from asyncbound.reports.records import RecordError, anchor
 from tests.reports.fixtures import make_trace, records, write_large
 
 
@@ -107,7 +107,7 @@ def test_failure_leaves_existing_report_untouched(result_dir):
 
 
 def test_failure_while_writing_leaves_nothing(result_dir, monkeypatch):
-    import reports.html as rh
+    import asyncbound.reports.html as rh
 
     def boom(*a, **k):
         raise OSError(28, "No space left on device")

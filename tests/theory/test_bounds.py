@@ -11,8 +11,8 @@ import sys
 import pytest
 import sympy as sp
 
-from theory import BOUNDS, Kind, Provenance, get_bound
-from theory.symbols import SPECS, SYMBOLS, symbol
+from asyncbound.theory import BOUNDS, Kind, Provenance, get_bound
+from asyncbound.theory.symbols import SPECS, SYMBOLS, symbol
 
 PAPERS = {"kungurtsev2021", "gratton_toint2026", "nadiradze2021", "xu_apam", "classic_delayed_sgd"}
 METRIC_IDS = {"min_grad_sq", "avg_grad_sq", "final_gap", "avg_gap", "final_dist_sq", "view_gap",
@@ -151,7 +151,7 @@ def test_to_dict_is_json_with_mathml(key):
 
 
 def test_noncanonical_symbol_rejected_at_construction():
-    from theory.bounds import Bound
+    from asyncbound.theory.bounds import Bound
 
     b = get_bound("xu_apam/nonconvex")
     with pytest.raises(ValueError, match="not canonical"):
@@ -161,7 +161,7 @@ def test_noncanonical_symbol_rejected_at_construction():
 
 
 def test_import_theory_is_torch_free():
-    code = "import sys, theory, theory.derivations, checks.cli_theory; print('torch' in sys.modules)"
+    code = "import sys, asyncbound.theory, asyncbound.theory.derivations, asyncbound.checks.cli_theory; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import theory
-from theory.papers import classic_delayed_sgd as cds
-from theory.symbols import SYMBOLS as S
+from asyncbound import theory
+from asyncbound.theory.papers import classic_delayed_sgd as cds
+from asyncbound.theory.symbols import SYMBOLS as S
 
 L, mu, sigma, tau, K, eta, F0 = (S[n] for n in ("L", "mu", "sigma", "tau", "K", "eta", "F0"))
 NC = theory.get_bound("classic_delayed_sgd/nonconvex")
@@ -70,7 +70,7 @@ def test_strongly_convex_constants():
 
 
 def test_tau_zero_recovers_textbook_sgd():
-    from theory.derivations import tau_zero_limit
+    from asyncbound.theory.derivations import tau_zero_limit
 
     assert sp.simplify(tau_zero_limit(NC) - (2 * F0 / (eta * K) + (1 + 1 / K) * L * eta * sigma**2)) == 0
     assert sp.simplify(tau_zero_limit(SC) - ((1 - eta * mu)**K * F0 + L * eta * sigma**2 / (2 * mu))) == 0

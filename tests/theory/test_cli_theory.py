@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from checks.cli import main
+from asyncbound.checks.cli import main
 
 
 def test_list_json(capsys):

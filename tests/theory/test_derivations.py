@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from theory import get_bound
-from theory.derivations import (
+from asyncbound.theory import get_bound
+from asyncbound.theory.derivations import (
     derived_quantities,
     is_monotone,
     leading_order,
@@ -15,9 +15,9 @@ from theory.derivations import (
     optimal_step,
     tau_zero_limit,
 )
-from theory.papers import nadiradze2021 as nad
-from theory.papers import xu_apam
-from theory.symbols import SYMBOLS as S
+from asyncbound.theory.papers import nadiradze2021 as nad
+from asyncbound.theory.papers import xu_apam
+from asyncbound.theory.symbols import SYMBOLS as S
 
 L, mu, sigma, tau, K, eta, F0, M, B, C1, C2 = (
     S[n] for n in ("L", "mu", "sigma", "tau", "K", "eta", "F0", "M", "B", "C1", "C2"))

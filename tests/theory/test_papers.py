@@ -8,11 +8,11 @@ import math
 import pytest
 import sympy as sp
 
-from theory import get_bound
-from theory.papers import gratton_toint2026 as gt
-from theory.papers import kungurtsev2021 as kg
-from theory.papers import nadiradze2021 as nad
-from theory.symbols import SYMBOLS as S
+from asyncbound.theory import get_bound
+from asyncbound.theory.papers import gratton_toint2026 as gt
+from asyncbound.theory.papers import kungurtsev2021 as kg
+from asyncbound.theory.papers import nadiradze2021 as nad
+from asyncbound.theory.symbols import SYMBOLS as S
 
 K, C0, C1, p_log = S["K"], S["C0"], S["C1"], S["p_log"]
 
@@ -115,7 +115,7 @@ def test_nadiradze_async_bounds_hold_in_a_simulation():
 def test_amsgrad_step_ratio_invariant():
     import numpy as np
 
-    from theory.papers import xu_apam
+    from asyncbound.theory.papers import xu_apam
 
     b1, b2 = 0.9, 0.999
     bound = float(xu_apam.amsgrad_step_ratio_bound().subs({S["beta1"]: b1, S["beta2"]: b2}))

@@ -1,9 +1,9 @@
 """One module per paper; each exposes ``BOUNDS`` (a tuple of ``theory.bounds.Bound``)."""
 
 PAPER_MODULES = (
-    "theory.papers.kungurtsev2021",
-    "theory.papers.gratton_toint2026",
-    "theory.papers.nadiradze2021",
-    "theory.papers.xu_apam",
-    "theory.papers.classic_delayed_sgd",
+    "asyncbound.theory.papers.kungurtsev2021",
+    "asyncbound.theory.papers.gratton_toint2026",
+    "asyncbound.theory.papers.nadiradze2021",
+    "asyncbound.theory.papers.xu_apam",
+    "asyncbound.theory.papers.classic_delayed_sgd",
 )

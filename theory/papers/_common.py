@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from theory.assumptions import ASSUMPTIONS
-from theory.symbols import SYMBOLS
+from asyncbound.theory.assumptions import ASSUMPTIONS
+from asyncbound.theory.symbols import SYMBOLS
 
 S = SYMBOLS
 

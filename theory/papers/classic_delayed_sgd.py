@@ -59,8 +59,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.bounds import Bound, Kind, Provenance, Source
-from theory.papers._common import S, assumptions
+from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
+from asyncbound.theory.papers._common import S, assumptions
 
 L, mu, sigma, tau, K, eta, F0 = (S[n] for n in ("L", "mu", "sigma", "tau", "K", "eta", "F0"))
 

@@ -34,8 +34,8 @@ import math
 
 import sympy as sp
 
-from theory.bounds import Bound, Kind, Provenance, Source
-from theory.papers._common import S, assumptions
+from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
+from asyncbound.theory.papers._common import S, assumptions
 
 PAPER = "gratton_toint2026"
 K, C0, C1, p_log = S["K"], S["C0"], S["C1"], S["p_log"]

@@ -36,8 +36,8 @@ import logging
 
 import sympy as sp
 
-from theory.bounds import Bound, Kind, Provenance, Source
-from theory.papers._common import S, assumptions
+from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
+from asyncbound.theory.papers._common import S, assumptions
 
 log = logging.getLogger(__name__)
 

@@ -54,8 +54,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from theory.bounds import Bound, Kind, Provenance, Source
-from theory.papers._common import S, assumptions
+from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
+from asyncbound.theory.papers._common import S, assumptions
 
 PAPER = "nadiradze2021"
 L, mu, sigma, M, B, K, eta, F0, tau, r0_sq = (

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from theory.bounds import Bound, Kind, Provenance, Source
-from theory.papers._common import S, assumptions
+from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
+from asyncbound.theory.papers._common import S, assumptions
 
 PAPER = "xu_apam"
 K, tau, C1, C2, beta1, beta2 = (S[n] for n in ("K", "tau", "C1", "C2", "beta1", "beta2"))
