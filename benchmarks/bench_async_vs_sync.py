@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-
 from asyncbound.implementations.backends import processes
 from asyncbound.implementations.problems import get_problem
 

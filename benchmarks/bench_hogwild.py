@@ -30,7 +30,6 @@ import time
 
 import torch
 import torch.nn.functional as F
-
 from asyncbound.implementations.backends import processes
 from asyncbound.implementations.problems import get_problem
 

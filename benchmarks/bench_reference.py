@@ -16,7 +16,6 @@ import argparse
 import time
 
 import torch
-
 from asyncbound.implementations.backends import initial_point, run
 from asyncbound.implementations.problems import get_problem
 from asyncbound.implementations.seeding import worker_generator

@@ -24,7 +24,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from asyncbound.checks import measure
 
 UNBINDABLE = frozenset({"C0", "C1", "C2", "p_log", "k", "eps_acc"})

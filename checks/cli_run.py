@@ -158,7 +158,6 @@ def _validate(args):
 def _run(args) -> int:
     spec, problem, model, kw, out = _validate(args)
     import numpy as np
-
     from asyncbound.implementations.backends import run
     from asyncbound.implementations.backends._faults import BackendRunError
 

@@ -62,8 +62,9 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    from asyncbound import theory
     from asyncbound.theory.derivations import derived_quantities
+
+    from asyncbound import theory
 
     try:
         bound = theory.get_bound(args.key)

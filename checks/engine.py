@@ -23,7 +23,6 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-
 from asyncbound.checks import binding, measure, metrics
 from asyncbound.checks.records import check_id as make_check_id
 from asyncbound.checks.stats import ALPHA_SINGLE, N_SEEDS_QUICK, RTOL

@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from asyncbound.checks import binding, measure, stats
 from asyncbound.checks.stats import Interval
 from asyncbound.checks.verdicts import Decision, Verdict

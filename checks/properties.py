@@ -60,7 +60,6 @@ def bound_property(bound_key: str, algorithm, *, problems=None, delays=None, fra
     @given(spec=specs)
     def test(spec):
         import torch
-
         from asyncbound.checks.engine import run_check
 
         torch.set_num_threads(1)

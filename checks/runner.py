@@ -20,7 +20,6 @@ def _write_trace(out: Path, cid: str, trace) -> str | None:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
-
         from asyncbound.implementations.trace import COLUMNS
 
         d = out / "traces"

@@ -26,7 +26,6 @@ import math
 from dataclasses import replace
 
 import numpy as np
-
 from asyncbound.checks import engine, measure, stats
 from asyncbound.checks.verdicts import Decision, Verdict, decide, worst
 

@@ -70,8 +70,9 @@ def _import(path: Path):
 
 
 def load_variant(path) -> LoadedVariant:
-    from asyncbound import theory
     from asyncbound.implementations.registry import ALGORITHMS, AlgorithmSpec, register
+
+    from asyncbound import theory
 
     p = Path(path)
     if not p.exists():

@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
-
 from asyncbound.reports import figures, summarise, tables
 from asyncbound.reports.mathml import sanitize_mathml
 from asyncbound.reports.records import (
@@ -32,6 +30,7 @@ from asyncbound.reports.records import (
     load_run,
     validate_run,
 )
+from markupsafe import Markup
 
 log = logging.getLogger(__name__)
 

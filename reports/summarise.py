@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from asyncbound.reports.records import Record, RecordError
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 import sympy as sp
-
 from asyncbound.theory.assumptions import Assumption
 from asyncbound.theory.symbols import SYMBOLS, validate_value
 

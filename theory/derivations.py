@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 
 import sympy as sp
-
 from asyncbound.theory.bounds import Bound
 from asyncbound.theory.symbols import SYMBOLS, symbol
 

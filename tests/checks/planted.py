@@ -23,7 +23,6 @@ import contextlib
 import os
 
 import torch
-
 from asyncbound.implementations.registry import ALGORITHMS, AlgorithmSpec, register
 from asyncbound.implementations.rules import sgd
 from asyncbound.implementations.rules.base import FunctionalRule

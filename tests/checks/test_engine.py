@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from asyncbound.checks import records
 from asyncbound.checks.engine import admissible_lr, run_check
 from asyncbound.checks.suite import spec_for

@@ -4,7 +4,6 @@ one test each (same specs, same statistics: Bonferroni over the suite)."""
 from __future__ import annotations
 
 import pytest
-
 from asyncbound.checks.engine import run_check
 from asyncbound.checks.stats import per_check_alpha
 from asyncbound.checks.suite import build_suite

@@ -6,8 +6,9 @@ from asyncbound.checks import suite
 
 
 def test_quick_suite_covers_everything():
-    from asyncbound import theory
     from asyncbound.implementations.registry import ALGORITHMS
+
+    from asyncbound import theory
 
     specs = suite.build_suite("quick")
     ids = [s.check_id for s in specs]

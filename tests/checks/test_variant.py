@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from asyncbound.checks.errors import UsageError
 from asyncbound.checks.variant import load_variant, specs_for_variant
 

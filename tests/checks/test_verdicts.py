@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from asyncbound.checks.stats import Interval
 from asyncbound.checks.verdicts import FAILING, Verdict, decide, not_applicable, worst
 

@@ -13,7 +13,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from asyncbound.implementations.backends import initial_point, replay, run
 from asyncbound.implementations.delays import parse_delay, schedule_generator
 from asyncbound.implementations.patterns import block_generator, make_pattern, random_blocks

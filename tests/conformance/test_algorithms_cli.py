@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from asyncbound.checks.cli import main
 from asyncbound.implementations.registry import ALGORITHMS
 from asyncbound.implementations.trace import Trace

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-
 from asyncbound.implementations import rules as R
 
 STEPS = 100

@@ -15,7 +15,6 @@ import multiprocessing
 import numpy as np
 import pytest
 import torch
-
 from asyncbound.implementations.backends import distributed, processes, replay
 
 pytestmark = [pytest.mark.cuda, pytest.mark.multiprocess]

@@ -14,7 +14,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from asyncbound.implementations.delays import (
     ReplayDelay,
     Schedule,

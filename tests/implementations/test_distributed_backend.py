@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from asyncbound.implementations.backends import distributed, replay
 from asyncbound.implementations.trace import Trace
 

@@ -12,10 +12,9 @@ import math
 import numpy as np
 import pytest
 import torch
+from asyncbound.implementations.problems import PROBLEMS, get_problem, load_dataset
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from asyncbound.implementations.problems import PROBLEMS, get_problem, load_dataset
 
 F64 = torch.float64
 FALSE_ALARM = 1e-6

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from asyncbound.implementations.problems import get_problem
 
 TOL = dict(rtol=1e-5, atol=1e-5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from asyncbound.implementations.backends import initial_point, processes, replay, resolve_problem
 
 pytestmark = [pytest.mark.multiprocess]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from asyncbound.implementations.backends import initial_point, run
 from asyncbound.implementations.delays import ReplayDelay, parse_delay, schedule_generator
 from asyncbound.implementations.patterns import apply_update, block_generator, make_pattern

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from asyncbound.implementations.patterns import PATTERNS, make_pattern
 from asyncbound.implementations.registry import (
     ALGORITHMS,

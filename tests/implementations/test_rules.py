@@ -6,10 +6,9 @@ import math
 
 import pytest
 import torch
+from asyncbound.implementations import rules as R
 from hypothesis import given
 from hypothesis import strategies as st
-
-from asyncbound.implementations import rules as R
 
 F64 = torch.float64
 

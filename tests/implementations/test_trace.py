@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from asyncbound.implementations.trace import COLUMNS, SCHEMA, Trace, staleness
 
 

@@ -9,7 +9,6 @@ import os
 
 import numpy as np
 import pytest
-
 from asyncbound.implementations.backends import distributed, processes
 from asyncbound.implementations.backends._faults import BackendRunError
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-
 from asyncbound.checks.engine import run_check
 from asyncbound.checks.stats import ALPHA_SINGLE
 from asyncbound.checks.suite import build_suite, spec_for, studies_for
+
 from tests.checks import planted
 
 pytestmark = pytest.mark.slow

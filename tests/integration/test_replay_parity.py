@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from asyncbound.implementations.backends import replay
 from asyncbound.implementations.backends import run as backend_run
 from asyncbound.implementations.backends._tolerance import lockfree_replay_tolerance

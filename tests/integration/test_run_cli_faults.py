@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import asyncbound.implementations.backends as backends
+import pytest
 from asyncbound.checks.cli import main
 from asyncbound.implementations.backends.processes import run as processes_run
 

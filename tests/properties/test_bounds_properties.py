@@ -6,7 +6,6 @@ example is a full check with a confidence interval over a batch of seeds (``chec
 from __future__ import annotations
 
 import pytest
-
 from asyncbound.checks import strategies as S
 from asyncbound.checks.properties import bound_property
 

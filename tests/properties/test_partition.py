@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from asyncbound.implementations.patterns import partition, partition_layers, random_blocks
 from hypothesis import given
 from hypothesis import strategies as st
-
-from asyncbound.implementations.patterns import partition, partition_layers, random_blocks
 
 pytestmark = pytest.mark.property
 

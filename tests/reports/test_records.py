@@ -6,7 +6,6 @@ import copy
 import json
 
 import pytest
-
 from asyncbound.reports.records import (
     RecordError,
     load_records,
@@ -14,6 +13,7 @@ from asyncbound.reports.records import (
     validate_record,
     validate_run,
 )
+
 from tests.reports.fixtures import RUN, records
 
 

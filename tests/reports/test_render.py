@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from asyncbound.reports.records import RecordError, anchor
 
 from asyncbound import reports
-from asyncbound.reports.records import RecordError, anchor
 from tests.reports.fixtures import make_trace, records, write_large
 
 

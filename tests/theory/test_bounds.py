@@ -10,7 +10,6 @@ import sys
 
 import pytest
 import sympy as sp
-
 from asyncbound.theory import BOUNDS, Kind, Provenance, get_bound
 from asyncbound.theory.symbols import SPECS, SYMBOLS, symbol
 

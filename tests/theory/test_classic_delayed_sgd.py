@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
-
-from asyncbound import theory
 from asyncbound.theory.papers import classic_delayed_sgd as cds
 from asyncbound.theory.symbols import SYMBOLS as S
+
+from asyncbound import theory
 
 L, mu, sigma, tau, K, eta, F0 = (S[n] for n in ("L", "mu", "sigma", "tau", "K", "eta", "F0"))
 NC = theory.get_bound("classic_delayed_sgd/nonconvex")

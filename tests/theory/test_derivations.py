@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-
 from asyncbound.theory import get_bound
 from asyncbound.theory.derivations import (
     derived_quantities,

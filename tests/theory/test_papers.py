@@ -7,7 +7,6 @@ import math
 
 import pytest
 import sympy as sp
-
 from asyncbound.theory import get_bound
 from asyncbound.theory.papers import gratton_toint2026 as gt
 from asyncbound.theory.papers import kungurtsev2021 as kg
@@ -114,7 +113,6 @@ def test_nadiradze_async_bounds_hold_in_a_simulation():
 
 def test_amsgrad_step_ratio_invariant():
     import numpy as np
-
     from asyncbound.theory.papers import xu_apam
 
     b1, b2 = 0.9, 0.999

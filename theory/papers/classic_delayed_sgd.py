@@ -58,7 +58,6 @@ Provenance DERIVED: nothing here is attributed to a paper.
 from __future__ import annotations
 
 import sympy as sp
-
 from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
 from asyncbound.theory.papers._common import S, assumptions
 

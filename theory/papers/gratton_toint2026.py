@@ -33,7 +33,6 @@ from __future__ import annotations
 import math
 
 import sympy as sp
-
 from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
 from asyncbound.theory.papers._common import S, assumptions
 

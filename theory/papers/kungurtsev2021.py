@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 
 import sympy as sp
-
 from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
 from asyncbound.theory.papers._common import S, assumptions
 

@@ -53,7 +53,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy as sp
-
 from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
 from asyncbound.theory.papers._common import S, assumptions
 

@@ -28,7 +28,6 @@ The speed-up condition itself (exponent 1/4) is recomputed from the template by
 from __future__ import annotations
 
 import sympy as sp
-
 from asyncbound.theory.bounds import Bound, Kind, Provenance, Source
 from asyncbound.theory.papers._common import S, assumptions
 
