@@ -102,6 +102,7 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
         "anchor": anchor(d["check_id"]),
         "d": d,
         "bound": b,
+        "provenance": tables.provenance_label(b.get("provenance")),
         "mathml": Markup(mathml) if mathml else None,
         "measured": measured,
         "constants": [
