@@ -132,18 +132,23 @@ class Bound:
     derived: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
-        for name in sorted(self.symbols()):
+        if not isinstance(self.expr, sp.Expr):
+            raise ValueError(f"bound {self.key}: expr must be a sympy expression, got {self.expr!r}")
+        for c in self.conditions:
+            if not isinstance(c, sp.core.relational.Relational):
+                raise ValueError(f"bound {self.key}: condition {c!r} is not a relational "
+                                 "(write it solved, e.g. eta <= 1/(2*L*(tau + 1)))")
+        # compare symbols, not names: Symbol("L") without L's sign assumptions is another symbol
+        for s in sorted(self.expr.free_symbols | self._cond_symbols(), key=lambda s: s.name):
+            name = s.name
             if name not in SYMBOLS:
                 close = difflib.get_close_matches(name, SYMBOLS, n=3)
                 hint = f" (did you mean {', '.join(close)}?)" if close else ""
                 raise ValueError(f"bound {self.key}: unknown symbol {name!r}{hint}; "
                                  "use asyncbound.theory.symbol(name)")
-            if SYMBOLS[name] not in (self.expr.free_symbols | self._cond_symbols()):
+            if s != SYMBOLS[name]:
                 raise ValueError(f"bound {self.key}: symbol {name!r} is not canonical (same name, other "
                                  f"assumptions); use asyncbound.theory.symbol({name!r})")
-        for c in self.conditions:
-            if not isinstance(c, sp.core.relational.Relational):
-                raise ValueError(f"bound {self.key}: condition {c!r} is not a relational")
 
     def _cond_symbols(self) -> set:
         out = set()
