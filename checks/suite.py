@@ -77,9 +77,10 @@ FALLBACK_BOUND = "gratton_toint2026/rate"
 
 
 def _known_bounds() -> dict:
+    """The shipped bounds: a user's claimed bound is checked only with the algorithm claiming it."""
     from asyncbound import theory
 
-    return theory.BOUNDS
+    return {k: b for k, b in theory.BOUNDS.items() if not theory.is_user_bound(k)}
 
 
 def _algorithms() -> dict:

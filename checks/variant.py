@@ -6,8 +6,16 @@ importlib. It must leave one algorithm behind, either as a module attribute ``AL
 the theorems it claims (keys of ``theory.BOUNDS``). Optional module attributes tune the checks:
 ``PROBLEM`` (a problem name), ``DELAY`` (a delay spec), ``STEPS`` (updates per run).
 
+A file may declare theorems of its own: a module attribute ``BOUNDS`` (a list or tuple of
+``theory.Bound``, provenance ``Provenance.CLAIMED``), or calls to ``theory.register_bound``. The
+loader registers ``BOUNDS`` with ``theory.register_bound`` (the shipped bounds' validation, plus
+the user-bound rules: ``claimed`` provenance only, no shipped paper or key) before it checks the
+claimed keys, so the algorithm may claim them. The metric ids are validated in theory against
+``theory.METRIC_IDS``, the list of metrics ``checks.metrics`` has estimators for.
+
 Every problem with the file is a ``UsageError`` with one line naming the file: missing, not a
-``.py``, raises on import, defines nothing, claims no bound or an unknown bound key.
+``.py``, raises on import, defines nothing, claims no bound or an unknown bound key, declares a
+bad bound.
 """
 
 from __future__ import annotations
@@ -95,6 +103,7 @@ def load_variant(path) -> LoadedVariant:
     if not isinstance(algo, AlgorithmSpec):
         raise UsageError(f"{p}: ALGORITHM must be an asyncbound.implementations.registry.AlgorithmSpec, "
                          f"got {type(algo).__name__}")
+    _register_bounds(p, module)
     if not algo.bounds:
         raise UsageError(f"{p}: {algo.name} claims no bound: list theory bound keys in bounds=(...)")
     for key in algo.bounds:
@@ -108,6 +117,28 @@ def load_variant(path) -> LoadedVariant:
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 10):
         raise UsageError(f"{p}: STEPS must be an integer >= 10, got {steps!r}")
     return LoadedVariant(algo, p, module, getattr(module, "PROBLEM", None), getattr(module, "DELAY", None), steps)
+
+
+def _register_bounds(path: Path, module) -> None:
+    """Register the file's ``BOUNDS`` (user bounds); a bad one is a ``UsageError`` line."""
+    from asyncbound import theory
+
+    declared = getattr(module, "BOUNDS", None)
+    if declared is None:
+        return
+    if isinstance(declared, theory.Bound) or not isinstance(declared, (list, tuple)):
+        raise UsageError(f"{path}: BOUNDS must be a list of asyncbound.theory.Bound, "
+                         f"got {type(declared).__name__}")
+    keys = [getattr(b, "key", None) for b in declared]
+    twice = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+    if twice:
+        raise UsageError(f"{path}: BOUNDS declares {twice[0]!r} twice")
+    for bound in declared:
+        try:
+            # replace: re-loading an edited file replaces its own earlier claim
+            theory.register_bound(bound, replace=True)
+        except ValueError as exc:
+            raise UsageError(f"{path}: {exc}") from None
 
 
 def specs_for_variant(v: LoadedVariant, *, suite: str = "quick", backends=("reference",), workers: int = 4):

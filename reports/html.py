@@ -91,8 +91,8 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
     if summary and summary.curves:
         n = summary.rows
         figs.append(_figure(figures.trace_curves_figure(summary.curves), f"{prefix}-trace",
-                            f"Trace summary: median and 10–90 % band per log-spaced bin of updates "
-                            f"({n:,} rows summarised)."))
+                            f"Trace summary: mean over seeds and ±2 standard errors across seeds, per "
+                            f"log-spaced bin of updates ({n:,} rows summarised)."))
     figs = [f for f in figs if f is not None]
 
     ce_rows, ce_text = tables.counterexample_text(d.get("counterexample"))
@@ -102,6 +102,7 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
         "anchor": anchor(d["check_id"]),
         "d": d,
         "bound": b,
+        "provenance": tables.provenance_label(b.get("provenance")),
         "mathml": Markup(mathml) if mathml else None,
         "measured": measured,
         "constants": [

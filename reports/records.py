@@ -30,7 +30,7 @@ RECORD_SCHEMA = "asyncbound.record/1"
 RUN_SCHEMA = "asyncbound.run/1"
 VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "DIVERGED")
 KINDS = ("UPPER", "LOWER", "TIGHT", "ASYMPTOTIC")
-PROVENANCES = ("verified", "derived", "reconstructed")
+PROVENANCES = ("verified", "derived", "reconstructed", "claimed")
 SERIES_KEYS = ("iteration", "mean", "lo", "hi", "bound")
 
 

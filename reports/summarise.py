@@ -2,8 +2,8 @@
 
 A trace (CONTRACTS.md §5) may hold millions of rows; figures only ever see:
 
-- :func:`binned_quantiles`: per log-spaced bin of ``update``, the 10/50/90 % quantiles of a
-  column (``loss``, ``grad_norm_sq``) — at most ``n_bins`` points per curve;
+- :func:`seed_binned_means`: per seed and log-spaced bin of ``update``, the mean of a column
+  (``loss``, ``grad_norm_sq``) — at most ``n_bins`` points per seed and curve;
 - :func:`staleness_histograms`: per worker, the counts of each staleness value;
 - a few scalars (rows, seeds, workers, max staleness, updates per second).
 
@@ -40,7 +40,7 @@ class TraceSummary:
     updates_per_s: float | None = None
     #: per worker (str) -> {"values": [...], "counts": [...]}
     staleness: dict[str, dict[str, list[float]]] = field(default_factory=dict)
-    #: column -> DataFrame(update, q10, q50, q90)
+    #: column -> DataFrame(update, seed, value): per-seed bin means
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
@@ -59,20 +59,22 @@ def read_trace(path: Path) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def binned_quantiles(update: np.ndarray, values: np.ndarray, n_bins: int = 80,
-                     quantiles: tuple[float, float, float] = (0.1, 0.5, 0.9)) -> pd.DataFrame:
-    """Quantiles of ``values`` in log-spaced bins of ``update`` (NaNs dropped).
+def seed_binned_means(update: np.ndarray, values: np.ndarray, seed: np.ndarray | None = None,
+                      n_bins: int = 80) -> pd.DataFrame:
+    """Per seed, the mean of ``values`` in log-spaced bins of ``update`` (NaNs dropped).
 
-    Returns columns ``update`` (geometric bin centre), ``q10``, ``q50``, ``q90``, ``n``;
-    at most ``n_bins`` rows, so a figure over a million-row trace has at most that many points.
+    Returns columns ``update`` (geometric bin centre, the same bins for every seed), ``seed``,
+    ``value``: at most ``n_bins`` rows per seed, so a figure over a million-row trace draws at
+    most that many points per seed, and the spread across seeds stays visible to the figure.
     """
     update = np.asarray(update, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
+    seed = np.zeros(update.shape, dtype=np.int64) if seed is None else np.asarray(seed, dtype=np.int64)
     ok = np.isfinite(values) & np.isfinite(update)
-    update, values = update[ok], values[ok]
-    cols = ["update", "q10", "q50", "q90", "n"]
+    update, values, seed = update[ok], values[ok], seed[ok]
     if update.size == 0:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+        return pd.DataFrame({"update": pd.Series(dtype="float64"), "seed": pd.Series(dtype="int64"),
+                             "value": pd.Series(dtype="float64")})
     x = update + 1.0  # updates are 0-based; log axes need > 0
     lo, hi = float(x.min()), float(x.max())
     if hi <= lo:
@@ -80,18 +82,12 @@ def binned_quantiles(update: np.ndarray, values: np.ndarray, n_bins: int = 80,
     else:
         edges = np.unique(np.geomspace(lo, hi * (1 + 1e-12), n_bins + 1))
     idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
-    frame = pd.DataFrame({"bin": idx, "v": values})
-    grouped = frame.groupby("bin", sort=True)["v"]
-    q = grouped.quantile(list(quantiles)).unstack()
-    counts = grouped.size()
-    bins = q.index.to_numpy()
-    centre = np.sqrt(edges[bins] * edges[bins + 1])
+    means = pd.DataFrame({"bin": idx, "seed": seed, "v": values}).groupby(["bin", "seed"], sort=True)["v"].mean()
+    bins = means.index.get_level_values("bin").to_numpy()
     return pd.DataFrame({
-        "update": centre,
-        "q10": q[quantiles[0]].to_numpy(),
-        "q50": q[quantiles[1]].to_numpy(),
-        "q90": q[quantiles[2]].to_numpy(),
-        "n": counts.to_numpy(),
+        "update": np.sqrt(edges[bins] * edges[bins + 1]),
+        "seed": means.index.get_level_values("seed").to_numpy(),
+        "value": means.to_numpy(),
     })
 
 
@@ -152,9 +148,10 @@ def summarise_traces(record: Record, n_bins: int = 80) -> TraceSummary | None:
             summary.updates_per_s = float(np.mean(span["size"].to_numpy() / dur))
     if "update" in df:
         upd = df["update"].to_numpy()
+        seeds = df["seed"].to_numpy() if "seed" in df else None
         for col in ("loss", "grad_norm_sq"):
             if col in df:
-                curve = binned_quantiles(upd, df[col].to_numpy(), n_bins=n_bins)
+                curve = seed_binned_means(upd, df[col].to_numpy(), seeds, n_bins=n_bins)
                 if len(curve):
                     summary.curves[col] = curve
     return summary

@@ -31,6 +31,24 @@ def fmt(x: Any, digits: int = 4) -> str:
     return str(x)
 
 
+#: what each provenance says, in the report's words (theory.bounds.Provenance); "claimed" is a
+#: user-declared bound, which the report must never let pass for one of the project's
+PROVENANCE_TEXT = {
+    "verified": ("verified", "read in the paper or its official code"),
+    "derived": ("derived", "derived in this project, algebra checked by sympy in a test"),
+    "reconstructed": ("reconstructed", "the shape is the paper's, the constants are ours"),
+    "claimed": ("claimed: the user's claim", "declared by the user of the toolkit (a variant file "
+                "or register_bound), not reviewed by this project"),
+}
+
+
+def provenance_label(provenance: str | None) -> tuple[str, str]:
+    """``(label, explanation)`` of a provenance value; unknown values are shown as they are."""
+    if not provenance:
+        return "provenance unknown", "the record states no provenance"
+    return PROVENANCE_TEXT.get(provenance, (provenance, ""))
+
+
 def verdict_counts(records: list[Record]) -> list[tuple[str, int]]:
     """``(verdict, count)`` for every verdict, in the fixed order of :data:`VERDICTS`."""
     counts = dict.fromkeys(VERDICTS, 0)
@@ -57,6 +75,8 @@ def index_rows(records: list[Record]) -> list[dict[str, str]]:
             "bound_key": " + ".join([b["key"], *(d.get("also_checks") or [])]),
             "kind": (b.get("kind") or "—").lower(),
             "provenance": b.get("provenance") or "unknown",
+            "provenance_label": provenance_label(b.get("provenance"))[0],
+            "provenance_title": provenance_label(b.get("provenance"))[1],
             "ratio": fmt(d.get("ratio"), 3),
             "ratio_class": _ratio_class(d),
         })

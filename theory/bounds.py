@@ -12,6 +12,7 @@ value raise ``ValueError`` naming the argument.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import logging
 import operator
@@ -40,11 +41,14 @@ class Kind(Enum):
 class Provenance(Enum):
     """verified: read in the paper or its official code; derived: derived in this project, the
     derivation is in the module and its algebra checked by sympy in a test; reconstructed: the
-    shape is the paper's, the constants are ours."""
+    shape is the paper's, the constants are ours; claimed: a toolkit user's claim, declared with
+    ``theory.register_bound`` or in a variant file and not reviewed by this project (the only
+    provenance a user bound may carry, and one no shipped bound carries)."""
 
     VERIFIED = "verified"
     DERIVED = "derived"
     RECONSTRUCTED = "reconstructed"
+    CLAIMED = "claimed"
 
 
 @dataclass(frozen=True)
@@ -128,13 +132,23 @@ class Bound:
     derived: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
-        for name in self.symbols():
-            if name not in SYMBOLS or SYMBOLS[name] not in (self.expr.free_symbols
-                                                              | self._cond_symbols()):
-                raise ValueError(f"bound {self.key}: symbol {name!r} is not canonical")
+        if not isinstance(self.expr, sp.Expr):
+            raise ValueError(f"bound {self.key}: expr must be a sympy expression, got {self.expr!r}")
         for c in self.conditions:
             if not isinstance(c, sp.core.relational.Relational):
-                raise ValueError(f"bound {self.key}: condition {c!r} is not a relational")
+                raise ValueError(f"bound {self.key}: condition {c!r} is not a relational "
+                                 "(write it solved, e.g. eta <= 1/(2*L*(tau + 1)))")
+        # compare symbols, not names: Symbol("L") without L's sign assumptions is another symbol
+        for s in sorted(self.expr.free_symbols | self._cond_symbols(), key=lambda s: s.name):
+            name = s.name
+            if name not in SYMBOLS:
+                close = difflib.get_close_matches(name, SYMBOLS, n=3)
+                hint = f" (did you mean {', '.join(close)}?)" if close else ""
+                raise ValueError(f"bound {self.key}: unknown symbol {name!r}{hint}; "
+                                 "use asyncbound.theory.symbol(name)")
+            if s != SYMBOLS[name]:
+                raise ValueError(f"bound {self.key}: symbol {name!r} is not canonical (same name, other "
+                                 f"assumptions); use asyncbound.theory.symbol({name!r})")
 
     def _cond_symbols(self) -> set:
         out = set()

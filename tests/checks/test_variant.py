@@ -46,3 +46,115 @@ def test_bad_files_raise_usage_error(tmp_path, text, message):
     with pytest.raises(UsageError, match=message) as e:
         load_variant(f)
     assert "\n" not in str(e.value)
+
+
+# -- a variant that declares its own bound ------------------------------------------------------
+
+USER_EXAMPLE = ROOT / "examples" / "variant_user_bound.py"
+#: the example's claim with its constants divided by 10: real runs measure ~2.5x this value
+WRONG = ("2 * F0 / (eta * K) + 4 * L * eta * sigma**2", "(2 * F0 / (eta * K) + 4 * L * eta * sigma**2) / 10")
+
+
+@pytest.fixture
+def registries():
+    """Restore the bound and algorithm registries (a loaded variant registers into both)."""
+    from asyncbound.implementations.registry import ALGORITHMS
+
+    from asyncbound import theory
+
+    bounds, algos = dict(theory.BOUNDS), dict(ALGORITHMS)
+    yield
+    theory.BOUNDS.clear()
+    theory.BOUNDS.update(bounds)
+    ALGORITHMS.clear()
+    ALGORITHMS.update(algos)
+
+
+def wrong_variant(tmp_path) -> Path:
+    text = USER_EXAMPLE.read_text()
+    assert WRONG[0] in text
+    f = tmp_path / "variant_wrong_user_bound.py"
+    f.write_text(text.replace(WRONG[0], WRONG[1]).replace("my_delayed_sgd", "my_wrong_sgd"))
+    return f
+
+
+def _check(path) -> dict:
+    from asyncbound.checks.engine import run_check
+
+    (spec,) = specs_for_variant(load_variant(path))
+    rec = run_check(spec, 1e-3)
+    rec.pop("_trace", None)
+    return rec
+
+
+def test_user_bound_example_is_short_registers_its_bound_and_passes(registries):
+    from asyncbound import theory
+
+    code = [ln for ln in USER_EXAMPLE.read_text().splitlines() if ln.strip()]
+    assert len(code) < 60
+    rec = _check(USER_EXAMPLE)
+    assert theory.is_user_bound("my_delayed_sgd/nonconvex")
+    assert rec["verdict"] == "PASS", rec["reason"]
+    assert rec["bound"]["key"] == "my_delayed_sgd/nonconvex" and rec["bound"]["provenance"] == "claimed"
+    # the step size is planned from the user's own side condition, eta <= 1/(2 L (tau + 1))
+    assert "eta <= 1/(2*L*(tau + 1)) = 0.1" in rec["config"]["lr_rule"] and rec["config"]["lr"] == 0.05
+    assert all(c["holds"] for c in rec["conditions"])
+
+
+def test_a_wrong_user_bound_fails_on_real_runs(registries, tmp_path):
+    rec = _check(wrong_variant(tmp_path))
+    assert rec["bound"]["key"] == "my_wrong_sgd/nonconvex"
+    assert rec["verdict"] == "FAIL", rec["reason"]
+    assert rec["measured"]["ci_low"] > rec["bound_value"]
+
+
+def test_an_unclaimed_user_bound_stays_out_of_the_shipped_suite(registries):
+    """"Every bound at least once" concerns the shipped theorems: a user's bound is the claim of
+    the algorithm that claims it, never checked against a stand-in algorithm."""
+    from dataclasses import replace
+
+    from asyncbound.checks.suite import build_suite
+
+    from asyncbound import theory
+
+    shipped = theory.get_bound("classic_delayed_sgd/nonconvex")
+    theory.register_bound(replace(shipped, key="mine/x", paper="mine", provenance=theory.Provenance.CLAIMED))
+    assert "mine/x" not in {s.bound for s in build_suite("quick", include_studies=False)}
+
+
+_HEAD = ("from asyncbound.implementations.registry import AlgorithmSpec\n"
+         "from asyncbound.implementations.rules import sgd\n"
+         "from asyncbound.theory import Bound, Kind, Provenance, Source, symbol\n"
+         "def bound(key='mine/x', provenance=Provenance.CLAIMED, metric_id='avg_grad_sq'):\n"
+         "    return Bound(key=key, paper=key.split('/')[0], metric='m', metric_id=metric_id,\n"
+         "                 kind=Kind.UPPER, expr=symbol('F0') / symbol('K'), assumptions=(), conditions=(),\n"
+         "                 source=Source('me', 't', 'v', 2026, 'n/a', '1', 'u'), provenance=provenance)\n"
+         "ALGORITHM = AlgorithmSpec('mine_sgd', sgd, 'full', {'lr': 0.1}, ('reference',), ('mine/x',))\n")
+
+
+@pytest.mark.parametrize(("tail", "message"), [
+    ("BOUNDS = [bound(provenance=Provenance.DERIVED)]\n", "user's claim: give provenance=Provenance.CLAIMED"),
+    ("BOUNDS = [bound(metric_id='loss')]\n", "metric_id 'loss' has no estimator"),
+    ("BOUNDS = [bound(), bound()]\n", "declares 'mine/x' twice"),
+    ("BOUNDS = bound()\n", "BOUNDS must be a list"),
+    ("BOUNDS = [bound('classic_delayed_sgd/x')]\n", "shipped paper"),
+    ("BOUNDS = [bound('mine/y')]\n", "claims unknown bound 'mine/x'"),
+    ("from asyncbound.theory import register_bound\nregister_bound(bound(provenance=Provenance.VERIFIED))\n",
+     "raised ValueError on import: bound mine/x: a user's bound is the user's claim"),
+    ("X = Bound(key='mine/x', paper='mine', metric='m', metric_id='avg_grad_sq', kind=Kind.UPPER,"
+     " expr=symbol('F0') * __import__('sympy').Symbol('Lip'), assumptions=(), conditions=(),"
+     " source=None, provenance=Provenance.CLAIMED)\n", "unknown symbol 'Lip'"),
+])
+def test_a_bad_user_bound_is_one_usage_error_line(registries, tmp_path, tail, message):
+    f = tmp_path / "bad_bound.py"
+    f.write_text(_HEAD + tail)
+    with pytest.raises(UsageError, match=message) as e:
+        load_variant(f)
+    assert "\n" not in str(e.value) and str(f) in str(e.value)
+
+
+def test_a_variant_may_register_its_bound_itself(registries, tmp_path):
+    f = tmp_path / "self_registers.py"
+    f.write_text(_HEAD + "from asyncbound.theory import register_bound\nregister_bound(bound())\n")
+    assert load_variant(f).algorithm.bounds == ("mine/x",)
+    assert load_variant(f).algorithm.name == "mine_sgd"  # loading twice: an equal bound again is fine
