@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-#: access patterns the `processes` backend runs (every pattern of implementations.patterns)
-PROCESS_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master_worker",
-                    "sparse", "sparse_ef", "sync")
-#: patterns the `distributed` (parameter-server) backend runs
-DISTRIBUTED_PATTERNS = ("master_worker", "sparse", "sparse_ef", "sync")
-
 
 def delay_spec(delays) -> tuple[str, object]:
     """``(spec string, DelayModel or None)`` of a ``delays`` argument."""

@@ -69,20 +69,25 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
             **options):
     """Validate everything and build ``(cfg, run_, meta)``; shared by run() and torchrun's main."""
     from ..registry import build_rule, get_algorithm, split_config
-    from . import initial_point, problem_meta, resolve_problem, resolve_seeds
+    from . import (
+        CAPABILITIES,
+        check_run_size,
+        initial_point,
+        problem_meta,
+        resolve_problem,
+        resolve_seeds,
+    )
     from .processes import _grad_norms, _parse_straggler
 
     base, n_seeds = resolve_seeds(seeds, seed)
     if n_seeds != 1:
         raise ValueError(f"the distributed backend runs one seed per launch, got {n_seeds}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    ev = check_run_size(steps, workers, eval_every)
     spec = get_algorithm(algorithm)
-    if spec.pattern not in _adapt.DISTRIBUTED_PATTERNS:
+    patterns = CAPABILITIES["distributed"].patterns
+    if spec.pattern not in patterns:
         raise ValueError(f"{spec.name} has access pattern {spec.pattern!r}; the distributed "
-                         f"backend runs {', '.join(_adapt.DISTRIBUTED_PATTERNS)}")
+                         f"backend runs {', '.join(patterns)}")
     spec_str, model = _adapt.delay_spec(delays)
     straggler = _parse_straggler(straggler, workers)
     if model is not None and spec_str != "none":
@@ -94,9 +99,6 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
         if len(speeds) != workers:
             raise ValueError(f"{spec_str} describes {len(speeds)} workers, the run has {workers}")
         straggler = straggler or tuple(s / min(speeds) for s in speeds)
-    ev = max(1, steps // 200) if eval_every is None else eval_every
-    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
-        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
     for name in ("lock", "lock_free", "max_delay", "timeout", "start_timeout"):
         options.pop(name, None)  # processes-only switches; a parameter server is always consistent
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
@@ -115,7 +117,8 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
                        grad_norms=_grad_norms(instrument, grad_norms), straggler=straggler,
                        view_gap=bool(view_gap),
                        eval_every=ev, fault=_fault, extra={"hang_timeout": hang_timeout})
-    x0 = initial_point(prob, 1, base).to(prob.dtype)
+    x0_drawn = initial_point(prob, 1, base)
+    x0 = x0_drawn.to(prob.dtype)
     pattern = child_pattern(cfg, x0.reshape(-1))
     states = pattern.init_states(x0)
     run_ = S.allocate(x0.reshape(-1), states.shared, steps=steps, n_writers=1, n_workers=workers,
@@ -130,7 +133,7 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
         "problem": problem_meta(prob, problem_options, base if isinstance(problem, str) else None),
         "config": config, "delay": spec_str, "max_delay": None, "n_workers": workers,
         "n_seeds": 1, "base_seed": base, "seeds": [0], "steps": steps, "eval_every": ev,
-        "device": home, "bounds": list(spec.bounds),
+        "device": home, "bounds": list(spec.bounds), "x0": x0_drawn.double().numpy(),
         "backend_config": {"straggler": list(straggler), "instrument": bool(instrument),
                            "grad_norms": cfg.grad_norms, "view_gap": cfg.view_gap,
                            "hang_timeout": hang_timeout, "layout": "parameter-server, rank 0"},

@@ -124,15 +124,14 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
             p.columns["seed"][:] = i
         meta = dict(parts[0].meta, seeds=bases, n_seeds=len(bases))
         return Trace.concat(parts, meta)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    from . import CAPABILITIES, check_run_size
+    ev = check_run_size(steps, workers, eval_every)
     locked = _lock_mode(lock, lock_free)
     spec = get_algorithm(algorithm)
-    if spec.pattern not in _adapt.PROCESS_PATTERNS:
+    patterns = CAPABILITIES["processes"].patterns
+    if spec.pattern not in patterns:
         raise ValueError(f"{spec.name} has access pattern {spec.pattern!r}, which the processes "
-                         f"backend does not run (supported: {', '.join(_adapt.PROCESS_PATTERNS)})")
+                         f"backend does not run (supported: {', '.join(patterns)})")
     from . import problem_meta, resolve_problem
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
     spec_str, model = _adapt.delay_spec(delays)
@@ -161,9 +160,6 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     if max_delay is not None and (isinstance(max_delay, bool) or int(max_delay) != max_delay
                                   or max_delay < 0):
         raise ValueError(f"max_delay must be an integer >= 0, got {max_delay!r}")
-    ev = max(1, steps // 200) if eval_every is None else eval_every
-    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
-        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
     if hang_timeout is not None and not hang_timeout > 0:
         raise ValueError(f"hang_timeout must be > 0 seconds, got {hang_timeout!r}")
 
@@ -174,7 +170,8 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     mw = pattern_name in ("master_worker", "sync")
     home, wdev = _devices(device, workers)
     from . import initial_point
-    x0 = initial_point(prob, 1, base).to(prob.dtype).to(home)     # (1, d), the reference's x0
+    x0_drawn = initial_point(prob, 1, base)
+    x0 = x0_drawn.to(prob.dtype).to(home)     # (1, d), the reference's x0
     cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=pattern_name,
                        algorithm=_adapt.algorithm_for_children(spec),
                        rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
@@ -230,6 +227,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
                            "hang_timeout": hang_timeout, "timeout": timeout},
         "elapsed_s": (t_end - t0) if t_end else None,
         "ended_after_s": t_detect, "pids": {n: p.pid for n, p in zip(names, procs, strict=True)},
+        "x0": x0_drawn.double().numpy(),
         "writer_processes": [n for n, c in zip(["master"] if mw else names,
                                                run_.counts.tolist(), strict=True) if c > 0],
     }

@@ -37,7 +37,7 @@ from ..patterns import block_generator, make_pattern
 from ..registry import build_rule, get_algorithm, split_config
 from ..seeding import worker_generator
 from ..trace import Trace, environment_meta
-from . import initial_point, problem_meta, resolve_problem, resolve_seeds
+from . import check_run_size, initial_point, problem_meta, resolve_problem, resolve_seeds
 
 log = logging.getLogger(__name__)
 
@@ -151,10 +151,7 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
     for name in ("lock", "lock_free"):  # real-backend switches: meaningless here
         options.pop(name, None)
     base, S = resolve_seeds(seeds, seed)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    ev = check_run_size(steps, workers, eval_every)
     K, W = steps, workers
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -169,9 +166,6 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
     sync = spec.pattern == "sync"
     if sync and model.max_delay != 0:
         raise ValueError(f"{spec.name} is synchronous: its delay must be 'none', got {model.spec!r}")
-    ev = max(1, K // 200) if eval_every is None else eval_every
-    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
-        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
 
     sched = model.schedule(K, W, S, schedule_generator(base))
     worker_np = sched.worker.numpy()
@@ -192,7 +186,8 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
 
     gens = [worker_generator(base, w, device=device) for w in range(W)]
     bgens = [block_generator(base, w, device=device) for w in range(W)] if pattern.random_block else None
-    x = initial_point(prob, S, base, device).to(dtype)
+    x0 = initial_point(prob, S, base, device)
+    x = x0.to(dtype)
     states = pattern.init_states(x)
     ring = None
     if B > 1:
@@ -314,6 +309,7 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
         "steps": K, "updates_done": n, "eval_every": ev, "device": str(device),
         "loss0": loss0, "complete": error is None, "error": error,
         "elapsed_s": elapsed, "bounds": list(spec.bounds),
+        "x0": x0.double().cpu().numpy(),
     }
     if hasattr(pattern, "blocks"):
         meta["partition"] = [list(b) for b in pattern.blocks]
