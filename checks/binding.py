@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from asyncbound.checks import measure
-from asyncbound.implementations.rules.topk import topk_size
 
 UNBINDABLE = frozenset({"C0", "C1", "C2", "p_log", "k", "eps_acc"})
 
@@ -94,6 +93,8 @@ def _settings(ctx: RunContext) -> dict[str, Constant]:
     if k is not None:
         out["gamma_topk"] = Constant(min(1.0, float(k) / p.dim), "setting", f"top-k density k/d = {k}/{p.dim}")
     elif ratio is not None:
+        from asyncbound.implementations.rules.topk import topk_size
+
         kk = topk_size(p.dim, ratio=float(ratio))
         out["gamma_topk"] = Constant(kk / p.dim, "setting", f"top-k density ceil(ratio*d)/d = {kk}/{p.dim}")
     nb = _hp(h, "n_blocks", "blocks")

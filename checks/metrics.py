@@ -22,7 +22,6 @@ import numpy as np
 from asyncbound.checks import measure, stats
 from asyncbound.checks.stats import Interval
 from asyncbound.checks.verdicts import Decision, Verdict
-from asyncbound.theory.papers.gratton_toint2026 import slope_band
 
 MAX_SERIES_POINTS = 200
 
@@ -111,6 +110,8 @@ def _slope_proxy(bound, df, alpha, column="grad_norm_sq", running="min") -> Meas
     iv = stats.mean_interval(slopes[np.isfinite(slopes)], alpha)
     # the band of gratton_toint2026.slope_band (order -1/2 plus p/ln(k_lo + 1) for a log^p
     # factor), moved to the template's own order
+    from asyncbound.theory.papers.gratton_toint2026 import slope_band
+
     band_lo, band_hi = slope_band(lo_t, p_log)
     target = band_hi + (order_v - band_lo)
     allowance = band_hi - band_lo
@@ -139,7 +140,7 @@ def _stationarity_proxy(bound, df, alpha) -> Measured:
                     series=band_series(iters, mat, alpha))
 
 
-def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, spec) -> Measured:
+def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, check) -> Measured:
     """Interval for the bound's metric and the bound's value (or a proxy for ASYMPTOTIC)."""
     kind = getattr(bound.kind, "value", str(bound.kind))
     mid = bound.metric_id

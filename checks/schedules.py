@@ -37,13 +37,13 @@ class PolynomialFactory:
                               {**getattr(inner, "hparams", {}), "step_power": power, "step_offset": offset})
 
 
-def scheduled_variant(spec, *, power: float = POWER, offset: float = OFFSET):
-    """A registered copy of ``spec`` (name ``<name>__poly``) with the polynomial schedule."""
+def scheduled_variant(algo, *, power: float = POWER, offset: float = OFFSET):
+    """A registered copy of ``algo`` (name ``<name>__poly``) with the polynomial schedule."""
     from asyncbound.implementations.registry import ALGORITHMS, register
 
-    name = f"{spec.name}__poly"
+    name = f"{algo.name}__poly"
     if name not in ALGORITHMS:
-        register(replace(spec, name=name, rule=PolynomialFactory(spec.name, power, offset),
-                         bounds=(), description=f"{spec.name} with gamma_k = lr ((1+{offset:g})/(k+{offset:g}))^{power:g}"),
+        register(replace(algo, name=name, rule=PolynomialFactory(algo.name, power, offset),
+                         bounds=(), description=f"{algo.name} with gamma_k = lr ((1+{offset:g})/(k+{offset:g}))^{power:g}"),
                  replace=True)
     return ALGORITHMS[name]

@@ -160,47 +160,48 @@ def run(algorithm, problem, delays, steps, seeds, *, backend: str = "reference",
     """
     from ..registry import get_algorithm
 
-    spec = get_algorithm(algorithm)
-    if backend not in spec.backends:
-        raise ValueError(f"{spec.name} does not support backend {backend!r} "
-                         f"(supported: {', '.join(spec.backends)})")
+    algo = get_algorithm(algorithm)
+    if backend not in algo.backends:
+        raise ValueError(f"{algo.name} does not support backend {backend!r} "
+                         f"(supported: {', '.join(algo.backends)})")
     caps = capabilities(backend)
     module = _backend_module(backend)
     if caps.spawns_workers:
-        spec = _sendable(spec)
+        algo = _sendable(algo)
     if caps.batches_seeds:
-        return module.run(spec, problem, delays, steps, seeds, workers=workers, lr=lr,
+        return module.run(algo, problem, delays, steps, seeds, workers=workers, lr=lr,
                           eval_every=eval_every, **options)
     from ..trace import Trace
 
     base, n = resolve_seeds(seeds, options.pop("seed", None))
     parts = []
     for i in range(n):
-        tr = module.run(spec, problem, delays, steps, [base + i], workers=workers, lr=lr,
+        tr = module.run(algo, problem, delays, steps, [base + i], workers=workers, lr=lr,
                         eval_every=eval_every, **options)
         tr.columns["seed"] = np.full_like(tr.columns["seed"], i)
         parts.append(tr)
     out = Trace.concat(parts)
-    out.meta.update(n_seeds=n, base_seed=base, seeds_are_runs=True)
+    out.meta.update(n_seeds=n, base_seed=base, seeds=[base + i for i in range(n)],
+                    seeds_are_runs=True)
     out.meta.pop("loss0", None)  # x0 differs per run: F0 comes from meta["x0"]
     return out
 
 
-def _sendable(spec):
-    """``spec`` as spawned workers can receive it. A worker knows only the built-in registry;
+def _sendable(algo):
+    """``algo`` as spawned workers can receive it. A worker knows only the built-in registry;
     any other entry (a user's variant, a planted bug) travels pickled, as a copy that is not
     the registered object, so the rule factory itself must pickle."""
     from .. import algorithms
 
-    if spec.name in {e.name for e in algorithms._ENTRIES}:
-        return spec
+    if algo.name in {e.name for e in algorithms._ENTRIES}:
+        return algo
     try:
-        pickle.dumps(spec.rule)
+        pickle.dumps(algo.rule)
     except Exception as exc:  # noqa: BLE001 - any pickling failure means the same to the user
-        raise ValueError(f"{spec.name}: its rule factory cannot be sent to worker processes "
+        raise ValueError(f"{algo.name}: its rule factory cannot be sent to worker processes "
                          f"({type(exc).__name__}); define it at module level in an importable "
                          "module") from None
-    return replace(spec)
+    return replace(algo)
 
 
 def replay(source, *, problem=None, algorithm=None, steps=None, **options):

@@ -83,10 +83,10 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
     if n_seeds != 1:
         raise ValueError(f"the distributed backend runs one seed per launch, got {n_seeds}")
     ev = check_run_size(steps, workers, eval_every)
-    spec = get_algorithm(algorithm)
+    algo = get_algorithm(algorithm)
     patterns = CAPABILITIES["distributed"].patterns
-    if spec.pattern not in patterns:
-        raise ValueError(f"{spec.name} has access pattern {spec.pattern!r}; the distributed "
+    if algo.pattern not in patterns:
+        raise ValueError(f"{algo.name} has access pattern {algo.pattern!r}; the distributed "
                          f"backend runs {', '.join(patterns)}")
     spec_str, model = _adapt.delay_spec(delays)
     straggler = _parse_straggler(straggler, workers)
@@ -102,16 +102,16 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
     for name in ("lock", "lock_free", "max_delay", "timeout", "start_timeout"):
         options.pop(name, None)  # processes-only switches; a parameter server is always consistent
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
-    config = spec.config(lr=lr, **options)
-    rule_kw, pat_kw = split_config(spec, config)
-    build_rule(spec, **rule_kw)
+    config = algo.config(lr=lr, **options)
+    rule_kw, pat_kw = split_config(algo, config)
+    build_rule(algo, **rule_kw)
     home = "cpu"
     if str(device).startswith("cuda"):
         if not torch.cuda.is_available():
             raise ValueError(f"device={device!r} requested but no CUDA device is available")
         home = "cuda"
-    cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=spec.pattern,
-                       algorithm=_adapt.algorithm_for_children(spec),
+    cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=algo.pattern,
+                       algorithm=_adapt.algorithm_for_children(algo),
                        rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
                        locked=True, instrument=bool(instrument),
                        grad_norms=_grad_norms(instrument, grad_norms), straggler=straggler,
@@ -128,12 +128,12 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
     run_.extra["wstate"] = [{k: v.clone().share_memory_() for k, v in ws.items()}
                             for ws in states.workers]
     meta = {
-        "algorithm": spec.name, "backend": "distributed", "pattern": spec.pattern,
+        "algorithm": algo.name, "backend": "distributed", "pattern": algo.pattern,
         "rule": pattern.rule.name,
         "problem": problem_meta(prob, problem_options, base if isinstance(problem, str) else None),
         "config": config, "delay": spec_str, "max_delay": None, "n_workers": workers,
         "n_seeds": 1, "base_seed": base, "seeds": [0], "steps": steps, "eval_every": ev,
-        "device": home, "bounds": list(spec.bounds), "x0": x0_drawn.double().numpy(),
+        "device": home, "bounds": list(algo.bounds), "x0": x0_drawn.double().numpy(),
         "backend_config": {"straggler": list(straggler), "instrument": bool(instrument),
                            "grad_norms": cfg.grad_norms, "view_gap": cfg.view_gap,
                            "hang_timeout": hang_timeout, "layout": "parameter-server, rank 0"},

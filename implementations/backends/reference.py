@@ -147,7 +147,7 @@ def run(algorithm, problem, delays, steps, seeds, *, workers: int = 4, lr=None, 
 
 def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, seed, device, dim,
          max_delay, problem_options, **options) -> Trace:
-    spec = get_algorithm(algorithm)
+    algo = get_algorithm(algorithm)
     for name in ("lock", "lock_free"):  # real-backend switches: meaningless here
         options.pop(name, None)
     base, S = resolve_seeds(seeds, seed)
@@ -157,15 +157,15 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but CUDA is not available")
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
-    config = spec.config(lr=lr, **options)
-    rule_kw, pat_kw = split_config(spec, config)
-    rule = build_rule(spec, **rule_kw)
-    pattern = make_pattern(spec.pattern, rule, prob.dim, W,
+    config = algo.config(lr=lr, **options)
+    rule_kw, pat_kw = split_config(algo, config)
+    rule = build_rule(algo, **rule_kw)
+    pattern = make_pattern(algo.pattern, rule, prob.dim, W,
                            layer_sizes=getattr(prob, "layer_sizes", None), **pat_kw)
     model = with_cap(parse_delay(delays), max_delay)
-    sync = spec.pattern == "sync"
+    sync = algo.pattern == "sync"
     if sync and model.max_delay != 0:
-        raise ValueError(f"{spec.name} is synchronous: its delay must be 'none', got {model.spec!r}")
+        raise ValueError(f"{algo.name} is synchronous: its delay must be 'none', got {model.spec!r}")
 
     sched = model.schedule(K, W, S, schedule_generator(base))
     worker_np = sched.worker.numpy()
@@ -199,10 +199,10 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
 
     sg = torch.empty((K, S), dtype=dtype, device=device)
     vg = torch.zeros((K, S), dtype=dtype, device=device)
-    blk = None if spec.pattern in ("full", "master_worker", "sparse", "sparse_ef", "sync") else \
+    blk = None if algo.pattern in ("full", "master_worker", "sparse", "sparse_ef", "sync") else \
         torch.full((K, S), -1, dtype=torch.int64, device=device)
     ef = torch.full((K, S), float("nan"), dtype=dtype, device=device) \
-        if spec.pattern == "sparse_ef" else None
+        if algo.pattern == "sparse_ef" else None
     eval_steps = [k for k in range(K) if (k + 1) % ev == 0 or k == K - 1]
     loss_buf = torch.full((len(eval_steps), S), float("nan"), dtype=dtype, device=device)
     gn_buf = torch.full_like(loss_buf, float("nan"))
@@ -271,7 +271,7 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
                 if not bool(torch.isfinite(x).all()):
                     bad = (~torch.isfinite(x).all(-1)).nonzero().flatten().tolist()
                     done, error = k + 1, f"diverged: non-finite parameters by update {k} in seeds {bad}"
-                    log.warning("%s: %s", spec.name, error)
+                    log.warning("%s: %s", algo.name, error)
                     break
     elapsed = time.perf_counter() - t_start
 
@@ -301,14 +301,14 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
         "ef_residual": col(ef.double()) if ef is not None else np.full(S * n, np.nan),
     }
     meta = {
-        "algorithm": spec.name, "backend": "reference", "pattern": spec.pattern,
+        "algorithm": algo.name, "backend": "reference", "pattern": algo.pattern,
         "rule": rule.name, "problem": problem_meta(prob, problem_options,
                                                     base if isinstance(problem, str) else None),
         "config": config, "delay": model.spec, "max_delay": model.max_delay,
         "n_workers": W, "n_seeds": S, "base_seed": base, "seeds": list(range(S)),
         "steps": K, "updates_done": n, "eval_every": ev, "device": str(device),
         "loss0": loss0, "complete": error is None, "error": error,
-        "elapsed_s": elapsed, "bounds": list(spec.bounds),
+        "elapsed_s": elapsed, "bounds": list(algo.bounds),
         "x0": x0.double().cpu().numpy(),
     }
     if hasattr(pattern, "blocks"):
