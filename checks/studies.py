@@ -61,27 +61,11 @@ def _finish(rec: dict, d: Decision) -> dict:
 # PASSM
 
 
-def _schedule_conditions(lr: float, power: float, offset: float, max_delay) -> list[dict]:
-    out = []
-    try:
-        from asyncbound.theory.papers.kungurtsev2021 import schedule_conditions
-
-        a = lr * (1 + offset) ** power
-        res = schedule_conditions(round(a, 12), offset, power, max_delay if max_delay is not None else 0)
-        for key, text in (("sum_diverges", "sum_k gamma_k = inf"), ("sum_sq_converges", "sum_k gamma_k^2 < inf"),
-                          ("delay_effect_vanishes", "gamma_{k-tau} * tau -> 0")):
-            out.append({"text": f"{text} for gamma_k = {a:.4g}/(k+{offset:g})^{power:g}", "lhs": None,
-                        "rhs": None, "holds": bool(res.get(key)) if res.get(key) is not None else False})
-    except Exception as exc:  # noqa: BLE001
-        out.append({"text": f"schedule conditions could not be decided: {exc}", "holds": False})
-    return out
-
-
 def passm_stationarity(check, bound, alpha: float) -> dict:
-    from asyncbound.checks.schedules import OFFSET, POWER, scheduled_variant
+    from asyncbound.checks.step_decay import OFFSET, POWER, decay_conditions, decaying_variant
 
     base_algo = planning.load_algorithm(check.algorithm)
-    algo = scheduled_variant(base_algo)
+    algo = decaying_variant(base_algo)
     sub = replace(check, algorithm=algo.name, study=None)
     problem = planning.load_problem(sub)
     lr = float(check.lr if check.lr is not None else base_algo.defaults.get("lr", 0.05))
@@ -93,7 +77,7 @@ def passm_stationarity(check, bound, alpha: float) -> dict:
     rec["_trace"] = trace
     fields = evaluate_trace(sub, bound, problem, trace, plan, alpha)
     conds = list(fields.get("conditions") or [])
-    conds += _schedule_conditions(lr, POWER, OFFSET, delays.max_delay)
+    conds += decay_conditions(lr, delays.max_delay)
     st = fields["staleness"]
     conds.append({"text": "bounded delay: measured tau_max <= delay model's max_delay",
                   "lhs": st["tau_max"], "rhs": delays.max_delay,
