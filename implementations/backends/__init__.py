@@ -154,8 +154,10 @@ def run(algorithm, problem, delays, steps, seeds, *, backend: str = "reference",
     backend options (reference: ``seed``, ``device``, ``dim``, ``max_delay``, ``problem_options``).
 
     ``seeds`` (a count or a list, see :func:`resolve_seeds`): a backend that batches seeds gets
-    them in one call; any other runs seed ``base + i`` as run i and the runs are concatenated
-    (seed column = run index, ``meta["seeds_are_runs"] = True``, ``meta["x0"]`` stacked).
+    them in one call; any other runs seed ``base + i`` as launch i and the launches are
+    concatenated (seed column and ``meta["seeds"]`` = launch index, ``meta["base_seed"]`` = base,
+    ``meta["seeds_are_runs"] = True``, ``meta["x0"]`` stacked; the final rule state is kept only
+    for a single launch).
     ``algorithm``: a registry name or an :class:`AlgorithmSpec` (a user's variant).
     """
     from ..registry import get_algorithm
@@ -180,10 +182,12 @@ def run(algorithm, problem, delays, steps, seeds, *, backend: str = "reference",
                         eval_every=eval_every, **options)
         tr.columns["seed"] = np.full_like(tr.columns["seed"], i)
         parts.append(tr)
+    if n == 1:  # one launch: its trace as it is (final rule state included)
+        parts[0].meta["seeds_are_runs"] = True
+        return parts[0]
     out = Trace.concat(parts)
-    out.meta.update(n_seeds=n, base_seed=base, seeds=[base + i for i in range(n)],
-                    seeds_are_runs=True)
-    out.meta.pop("loss0", None)  # x0 differs per run: F0 comes from meta["x0"]
+    out.meta.update(n_seeds=n, base_seed=base, seeds=list(range(n)), seeds_are_runs=True)
+    out.meta.pop("loss0", None)  # the first launch's; F0 comes from meta["x0"], one row per seed
     return out
 
 

@@ -101,12 +101,15 @@ def test_a_backend_that_does_not_batch_seeds_runs_one_launch_per_seed(monkeypatc
     assert calls == [(7, 2), (8, 2), (9, 2)]
     assert sorted(set(tr["seed"].tolist())) == [0, 1, 2]
     assert tr.meta["n_seeds"] == 3 and tr.meta["base_seed"] == 7 and tr.meta["seeds_are_runs"]
-    assert tr.meta["seeds"] == [7, 8, 9] and "loss0" not in tr.meta
+    assert tr.meta["seeds"] == [0, 1, 2] and "loss0" not in tr.meta
     expect = np.concatenate([initial_point(prob, 1, s).double().numpy() for s in (7, 8, 9)])
     np.testing.assert_array_equal(tr.x0, expect)
     # each launch equals the batched reference's seed row (same base seed)
     one = ref.run("hogwild_sgd", prob, "constant:1", 30, [8], workers=2, lr=0.05)
     np.testing.assert_array_equal(tr.for_seed(1)["loss"], one["loss"])
+    single = backends.run("hogwild_sgd", prob, "constant:1", 30, [8], workers=2, lr=0.05)
+    assert single.final_state is not None and single.meta["seeds_are_runs"]  # kept as launched
+    np.testing.assert_array_equal(single["loss"], one["loss"])
 
 
 def test_a_user_rule_that_cannot_reach_spawned_workers_is_refused(monkeypatch):
