@@ -5,8 +5,10 @@ Importing this package is cheap: submodules that need torch import it themselves
 
 Modules: ``measure`` (estimators on traces), ``stats`` (intervals, named tolerances),
 ``verdicts`` (decisions by bound kind), ``binding`` (constants with their origin), ``metrics``
-(the bound's metric and ASYMPTOTIC proxies), ``engine`` (one check end to end), ``studies``
+(the bound's metric and ASYMPTOTIC proxies), ``engine`` (one check end to end, orchestrating
+``planning`` (delay model, step size), ``running`` (via ``implementations.backends.run``),
+``evaluate`` (trace + plan -> record fields) and ``records``), ``studies``
 (multi-run per-paper checks), ``suite`` (what ``verify`` runs), ``runner`` and ``records`` (progress,
 records, traces, report), ``variant`` (user variant files), ``strategies`` and ``properties``
-(hypothesis), ``schedules``, ``false_alarm``, ``cli_verify`` (``verify`` and ``check``).
+(hypothesis), ``step_decay``, ``false_alarm``, ``cli_verify`` (``verify`` and ``check``).
 """

@@ -93,7 +93,9 @@ def _settings(ctx: RunContext) -> dict[str, Constant]:
     if k is not None:
         out["gamma_topk"] = Constant(min(1.0, float(k) / p.dim), "setting", f"top-k density k/d = {k}/{p.dim}")
     elif ratio is not None:
-        kk = max(1, min(p.dim, math.ceil(float(ratio) * p.dim - 1e-12)))
+        from asyncbound.implementations.rules.topk import topk_size
+
+        kk = topk_size(p.dim, ratio=float(ratio))
         out["gamma_topk"] = Constant(kk / p.dim, "setting", f"top-k density ceil(ratio*d)/d = {kk}/{p.dim}")
     nb = _hp(h, "n_blocks", "blocks")
     if nb is None:
@@ -196,3 +198,51 @@ def bind(names: set[str], ctx: RunContext) -> tuple[dict[str, Constant], list[st
 
 def values(constants: dict[str, Constant]) -> dict[str, float]:
     return {k: c.value for k, c in constants.items()}
+
+
+#: which elastic-consistency system an access pattern is (keys of
+#: ``theory.papers.nadiradze2021.B_SYSTEMS``, plus ``parameter_server``: see SAME_B)
+SYSTEM_OF_PATTERN = {
+    "full": "async_shared_memory", "partition": "async_shared_memory",
+    "partition_plus": "async_shared_memory", "random_blocks": "async_shared_memory",
+    "master_worker": "parameter_server", "sparse": "async_topk_no_ef",
+    "sparse_ef": "async_topk_ef", "sync": "sequential",
+}
+#: systems without their own entry in B_SYSTEMS -> the entry whose B they share. A parameter
+#: server whose master applies gradients computed on views at most tau updates old is case (a)
+#: of the paper notes' "B per system" (nadiradze2021 notes §2.2: "asynchronous shared memory
+#: ...; also a parameter server with bounded staleness tau"): B = tau M.
+SAME_B = {"parameter_server": "async_shared_memory"}
+
+
+def system_symbols(bound) -> set[str]:
+    """Symbols a check needs beyond the bound's own (the system B formula's tau, M, gamma)."""
+    if getattr(bound, "metric_id", None) == "view_gap" and "B" in bound.expr_symbols():
+        return {"tau", "M", "gamma_topk", "n_workers", "n_crash"}
+    return set()
+
+
+def system_constants(bound, consts: dict, pattern: str) -> dict:
+    """For the elastic-consistency definition (expr eta*B, metric view_gap), B is the SYSTEM's
+    formula (tau*M for lock-free shared memory, ...), not the measured B: comparing the measured
+    view gap with eta*B_measured would be a tautology. The measured B is kept as ``B_measured``.
+    ``pattern``: the run's access pattern (:data:`SYSTEM_OF_PATTERN`)."""
+    if getattr(bound, "metric_id", None) != "view_gap" or "B" not in bound.expr_symbols():
+        return consts
+    try:
+        from asyncbound.theory.papers.nadiradze2021 import B_SYSTEMS
+    except ImportError:
+        return consts
+    system = SYSTEM_OF_PATTERN.get(str(pattern), "async_shared_memory")
+    expr = B_SYSTEMS[SAME_B.get(system, system)].expr
+    vals = values(consts)
+    names = {s.name for s in expr.free_symbols}
+    if not names <= vals.keys():
+        return consts
+    out = dict(consts)
+    if "B" in out:
+        out["B_measured"] = out["B"]
+    value = float(expr.subs({s: vals[s.name] for s in expr.free_symbols}))
+    out["B"] = Constant(value, "formula",
+                        f"B of the '{system}' system: {expr} (theory.papers.nadiradze2021)")
+    return out

@@ -19,20 +19,11 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from asyncbound.checks import binding, measure, stats
+from asyncbound.checks import measure, stats
 from asyncbound.checks.stats import Interval
 from asyncbound.checks.verdicts import Decision, Verdict
 
 MAX_SERIES_POINTS = 200
-
-#: which elastic-consistency system a pattern is (theory.papers.nadiradze2021.B_SYSTEMS keys)
-SYSTEM_OF_PATTERN = {
-    "full": "async_shared_memory", "partition": "async_shared_memory",
-    "partition_plus": "async_shared_memory", "random_blocks": "async_shared_memory",
-    "master_worker": "async_shared_memory", "sparse": "async_topk_no_ef",
-    "sparse_ef": "async_topk_ef", "sync": "sequential",
-}
-
 
 @dataclass
 class Measured:
@@ -53,7 +44,7 @@ def _thin(idx: np.ndarray) -> np.ndarray:
     return np.unique(np.linspace(0, len(idx) - 1, MAX_SERIES_POINTS).astype(int))
 
 
-def _series(iters, mat, alpha, bound_fn=None) -> dict:
+def band_series(iters, mat, alpha, bound_fn=None) -> dict:
     mean, lo, hi = stats.band(mat, alpha)
     keep = _thin(np.asarray(iters))
     it = np.asarray(iters)[keep]
@@ -76,38 +67,6 @@ def _bound_at(bound, vals: dict):
         return v if math.isfinite(v) else None
 
     return f
-
-
-def system_constants(bound, consts: dict, algo) -> dict:
-    """For the elastic-consistency definition (expr eta*B, metric view_gap), B is the SYSTEM's
-    formula (tau*M for lock-free shared memory, ...), not the measured B: comparing the measured
-    view gap with eta*B_measured would be a tautology. The measured B is kept as ``B_measured``."""
-    if getattr(bound, "metric_id", None) != "view_gap" or "B" not in bound.expr_symbols():
-        return consts
-    try:
-        from asyncbound.theory.papers.nadiradze2021 import B_SYSTEMS
-    except ImportError:
-        return consts
-    system = SYSTEM_OF_PATTERN.get(str(getattr(algo, "pattern", "full")), "async_shared_memory")
-    expr = B_SYSTEMS[system].expr
-    vals = binding.values(consts)
-    names = {s.name for s in expr.free_symbols}
-    if not names <= vals.keys():
-        return consts
-    out = dict(consts)
-    if "B" in out:
-        out["B_measured"] = out["B"]
-    value = float(expr.subs({s: vals[s.name] for s in expr.free_symbols}))
-    out["B"] = binding.Constant(value, "formula",
-                                f"B of the '{system}' system: {expr} (theory.papers.nadiradze2021)")
-    return out
-
-
-def extra_symbols(bound) -> set[str]:
-    """Symbols a check needs beyond the bound's own (the system B formula's tau, M, gamma)."""
-    if getattr(bound, "metric_id", None) == "view_gap" and "B" in bound.expr_symbols():
-        return {"tau", "M", "gamma_topk", "n_workers", "n_crash"}
-    return set()
 
 
 def _loglog_order(bound) -> tuple[float, float] | None:
@@ -149,12 +108,17 @@ def _slope_proxy(bound, df, alpha, column="grad_norm_sq", running="min") -> Meas
     sel = t >= lo_t
     slopes = np.array([stats.loglog_slope(t[sel], curve[s, sel]) for s in range(curve.shape[0])])
     iv = stats.mean_interval(slopes[np.isfinite(slopes)], alpha)
-    allowance = p_log / math.log(lo_t + 1) if p_log else 0.0  # gratton_toint2026.slope_band
-    target = order_v + allowance
+    # the band of gratton_toint2026.slope_band (order -1/2 plus p/ln(k_lo + 1) for a log^p
+    # factor), moved to the template's own order
+    from asyncbound.theory.papers.gratton_toint2026 import slope_band
+
+    band_lo, band_hi = slope_band(lo_t, p_log)
+    target = band_hi + (order_v - band_lo)
+    allowance = band_hi - band_lo
     note = (f"ASYMPTOTIC bound: finite-run proxy = log-log slope of the running {running} of "
             f"{column} over t in [{lo_t:.0f}, {t[-1]:.0f}], claimed order {order_v:g} in K plus "
             f"{allowance:.3f} for a log^{p_log:g} factor")
-    series = _series(iters, curve, alpha)
+    series = band_series(iters, curve, alpha)
     return Measured(iv, target, "UPPER", "slope", note=note, series=series,
                     extra={"proxy": {"order": order_v, "log_power": p_log, "fit_from": lo_t}})
 
@@ -173,10 +137,10 @@ def _stationarity_proxy(bound, df, alpha) -> Measured:
             "mean stationarity measure over the last fifth / over the first fifth of the run, "
             "which convergence requires to be < 1")
     return Measured(iv, 1.0, "UPPER", "late/early stationarity ratio", note=note,
-                    series=_series(iters, mat, alpha))
+                    series=band_series(iters, mat, alpha))
 
 
-def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, spec) -> Measured:
+def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, check) -> Measured:
     """Interval for the bound's metric and the bound's value (or a proxy for ASYMPTOTIC)."""
     kind = getattr(bound.kind, "value", str(bound.kind))
     mid = bound.metric_id
@@ -198,7 +162,7 @@ def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, spec) ->
         mat, iters = measure.evaluated(df, "grad_norm_sq")
         iv = stats.extremum_of_means(mat, alpha, "min")
         means = np.minimum.accumulate(np.nanmean(mat, axis=0))
-        series = _series(iters, measure.running_min(mat), alpha, bfun)
+        series = band_series(iters, measure.running_min(mat), alpha, bfun)
         series["mean"] = means[_thin(iters)].tolist()
         return Measured(iv, bval, bound.kind, "min_k E||grad f||^2", series=series)
     if mid == "avg_grad_sq":
@@ -208,7 +172,7 @@ def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, spec) ->
         every = int(iters[1] - iters[0]) if len(iters) > 1 else 1
         note = "" if every == 1 else f"average over every {every}-th update"
         return Measured(iv, bval, bound.kind, "(1/K) sum E||grad f||^2", note=note,
-                        series=_series(iters, run_avg, alpha, bfun))
+                        series=band_series(iters, run_avg, alpha, bfun))
     if mid in ("final_gap", "avg_gap"):
         mat, iters = measure.evaluated(df, "loss")
         gap = mat - (f_star if f_star is not None else 0.0)
@@ -224,15 +188,15 @@ def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, spec) ->
                 iv = stats.nonneg_mean_interval(np.nanmean(gap[:, half:], axis=1), alpha)
                 return Measured(iv, bwin, bound.kind, f"mean over k in [{k_start}, {int(iters[-1]) + 1}] of E f(x_k) - f*",
                                 note=f"bound evaluated at K = {k_start}, the window's start",
-                                series=_series(iters, gap, alpha, bfun))
+                                series=band_series(iters, gap, alpha, bfun))
             iv = stats.nonneg_mean_interval(measure.final_values(gap), alpha)
-            return Measured(iv, bval, bound.kind, "E f(x_K) - f*", series=_series(iters, gap, alpha, bfun))
+            return Measured(iv, bval, bound.kind, "E f(x_K) - f*", series=band_series(iters, gap, alpha, bfun))
         iv = stats.nonneg_mean_interval(measure.per_seed_average(gap), alpha)
         run_avg = np.nancumsum(gap, axis=1) / np.arange(1, gap.shape[1] + 1)
         return Measured(iv, bval, bound.kind, "(1/K) sum f(x_k) - f* (>= f(xbar) - f* by Jensen)",
                         note="the averaged iterate is not recorded; the average of f over the run "
                              "is an upper estimate of f(xbar) - f* for convex f",
-                        series=_series(iters, run_avg, alpha, bfun),
+                        series=band_series(iters, run_avg, alpha, bfun),
                         fail_is_inconclusive="the estimate over-states the metric, so a violation by it is not conclusive")
     if mid == "final_dist_sq":
         xs = getattr(problem, "x_star", None)
@@ -256,7 +220,7 @@ def measure_metric(bound, df, problem, trace, vals: dict, alpha: float, spec) ->
         b_meas = allvals.get("B_measured")
         extra = {"elastic": {"B_formula": vals.get("B"), "B_measured": b_meas,
                              "B_measured_over_formula": (b_meas / vals["B"]) if b_meas and vals.get("B") else None}}
-        return Measured(iv, bval, bound.kind, "max_t E||x_t - v_t||", series=_series(iters, mat, alpha),
+        return Measured(iv, bval, bound.kind, "max_t E||x_t - v_t||", series=band_series(iters, mat, alpha),
                         extra=extra)
     if mid == "staleness_max":
         s = measure.staleness_max_per_seed(df)

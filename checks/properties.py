@@ -35,12 +35,12 @@ def _out_dir() -> Path:
     return Path(os.environ.get("ASYNCBOUND_COUNTEREXAMPLES", COUNTEREXAMPLE_DIR))
 
 
-def write_counterexample(rec: dict, spec) -> Path:
+def write_counterexample(rec: dict, check) -> Path:
     from asyncbound.checks import records
 
     rec = {k: v for k, v in rec.items() if not k.startswith("_")}
-    rec["counterexample"] = {"config": spec.config(),
-                             "reproduce": f"asyncbound.checks.engine.run_check(CheckSpec(**{spec.config()!r}))"}
+    rec["counterexample"] = {"config": check.config(),
+                             "reproduce": f"asyncbound.checks.engine.run_check(CheckSpec(**{check.config()!r}))"}
     rec["check_id"] = rec["check_id"] + "--counterexample"
     return records.write_record(_out_dir(), rec)
 
@@ -57,19 +57,19 @@ def bound_property(bound_key: str, algorithm, *, problems=None, delays=None, fra
                           eval_every=eval_every)
 
     @pytest.mark.property
-    @given(spec=specs)
-    def test(spec):
+    @given(check=specs)
+    def test(check):
         import torch
         from asyncbound.checks.engine import run_check
 
         torch.set_num_threads(1)
         n = max_examples or settings().max_examples
-        rec = run_check(spec, ALPHA_SINGLE / max(n, 1))
+        rec = run_check(check, ALPHA_SINGLE / max(n, 1))
         ratio = rec.get("ratio")
         if isinstance(ratio, float) and ratio == ratio and abs(ratio) != float("inf"):
             target(ratio, label="measured/bound")
         if Verdict(rec["verdict"]) in FAILING:
-            path = write_counterexample(rec, spec)
+            path = write_counterexample(rec, check)
             raise AssertionError(f"{rec['verdict']}: {rec['reason']} (counterexample record: {path})")
 
     kw = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}

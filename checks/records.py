@@ -1,6 +1,7 @@
 """Records (CONTRACTS §9): ``OUT/run.json`` and ``OUT/records/<check_id>.json``.
 
-``checks`` writes, ``reports`` reads. Every file is written to a temporary name and renamed, so a
+``checks`` writes, ``reports`` reads; the schema itself (name, required fields, verdicts) lives
+in :mod:`asyncbound.reports.schema`. Every file is written to a temporary name and renamed, so a
 report never reads half a record. Values are made JSON-safe (NaN/inf become null, numpy scalars
 become Python numbers).
 """
@@ -18,10 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-RECORD_SCHEMA = "asyncbound.record/1"
-RUN_SCHEMA = "asyncbound.run/1"
-VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "DIVERGED")
-REQUIRED = ("schema", "check_id", "verdict", "algorithm", "backend", "bound")
+from asyncbound.reports.schema import RECORD_SCHEMA, RUN_SCHEMA, VERDICTS  # noqa: F401 (re-exported)
+from asyncbound.reports.schema import schema_problems as validate_record
 
 
 def jsonable(obj):
@@ -53,6 +52,34 @@ def check_id(algorithm: str, bound_key: str, backend: str, suffix: str = "") -> 
     return safe_id(base + (f"--{suffix}" if suffix else ""))
 
 
+def bound_record(bound) -> dict:
+    """The ``bound`` field of a record: key, paper, metric, kind, provenance, formula, source."""
+    try:
+        d = bound.to_dict()
+    except Exception:  # noqa: BLE001 - a partial description is better than none
+        d = {"key": bound.key}
+    src = d.get("source")
+    return {
+        "key": bound.key, "paper": getattr(bound, "paper", None), "metric": getattr(bound, "metric", None),
+        "metric_id": getattr(bound, "metric_id", None),
+        "kind": getattr(bound.kind, "value", str(bound.kind)),
+        "provenance": getattr(bound.provenance, "value", str(bound.provenance)),
+        "latex": d.get("latex"), "mathml": d.get("mathml"), "expression": d.get("expression"),
+        "statement": d.get("statement"),
+        "source": src.get("cite") if isinstance(src, dict) else src,
+        "source_detail": src, "notes": d.get("notes"),
+    }
+
+
+def base_record(check, bound, lr, lr_rule) -> dict:
+    """The fields of a record known before the run: identity, bound, configuration."""
+    cfg = check.config()
+    cfg.update({"lr": lr, "lr_rule": lr_rule, "seeds": check.seeds})
+    return {"check_id": check.check_id, "algorithm": check.algorithm_name, "backend": check.backend,
+            "problem": check.problem, "workers": check.workers, "bound": bound_record(bound),
+            "config": cfg, "counterexample": None}
+
+
 def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -65,22 +92,6 @@ def _atomic_write(path: Path, text: str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-def validate_record(rec: dict) -> list[str]:
-    """Problems with a record (empty list: valid)."""
-    errors = []
-    for key in REQUIRED:
-        if key not in rec or rec[key] is None:
-            errors.append(f"missing {key}")
-    if rec.get("schema") not in (None, RECORD_SCHEMA):
-        errors.append(f"schema is {rec.get('schema')!r}, expected {RECORD_SCHEMA!r}")
-    if rec.get("verdict") is not None and rec["verdict"] not in VERDICTS:
-        errors.append(f"unknown verdict {rec['verdict']!r}")
-    b = rec.get("bound")
-    if isinstance(b, dict) and "key" not in b:
-        errors.append("bound has no key")
-    return errors
 
 
 def write_record(out_dir, rec: dict) -> Path:

@@ -37,7 +37,7 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
     from asyncbound import theory
 
     try:
-        from asyncbound.checks.engine import bound_record
+        from asyncbound.checks.records import bound_record
 
         b = bound_record(theory.get_bound(spec.bound))
     except Exception:  # noqa: BLE001

@@ -26,8 +26,12 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from asyncbound.checks import engine, measure, stats
-from asyncbound.checks.verdicts import Decision, Verdict, decide, worst
+from asyncbound.checks import measure, planning, stats
+from asyncbound.checks.evaluate import evaluate_trace
+from asyncbound.checks.metrics import band_series
+from asyncbound.checks.records import base_record
+from asyncbound.checks.running import run_trace
+from asyncbound.checks.verdicts import Decision, Verdict, decide, not_applicable, worst
 
 #: TIGHT tolerance of the momentum-gain ratio: the first-order (ODE) prediction neglects
 #: O(L gamma/(1-m)) curvature terms (~5% at the steps used), block-gradient imbalance within a
@@ -40,16 +44,12 @@ APAM_TAUS_QUICK = (0, 2, 4, 6, 16)
 APAM_TAUS_FULL = (0, 1, 2, 4, 6, 8, 16, 32)
 
 
-def run_study(spec, bound, alpha: float) -> dict:
-    fn = {"passm_stationarity": passm_stationarity, "passm_momentum_gain": passm_momentum_gain,
-          "apam_tau_sweep": apam_tau_sweep, "topk_ef_compare": topk_ef_compare}.get(spec.study)
+def run_study(check, bound, alpha: float) -> dict:
+    """The record of ``check.study`` (a key of :data:`STUDIES`)."""
+    fn = STUDIES.get(check.study)
     if fn is None:
-        raise ValueError(f"unknown study {spec.study!r}")
-    return fn(spec, bound, alpha)
-
-
-def _base(spec, bound, lr, how) -> dict:
-    return engine._base_record(spec, bound, lr, how)
+        raise ValueError(f"unknown study {check.study!r}; valid: {', '.join(STUDIES)}")
+    return fn(check, bound, alpha)
 
 
 def _finish(rec: dict, d: Decision) -> dict:
@@ -61,37 +61,23 @@ def _finish(rec: dict, d: Decision) -> dict:
 # PASSM
 
 
-def _schedule_conditions(lr: float, power: float, offset: float, max_delay) -> list[dict]:
-    out = []
-    try:
-        from asyncbound.theory.papers.kungurtsev2021 import schedule_conditions
+def passm_stationarity(check, bound, alpha: float) -> dict:
+    from asyncbound.checks.step_decay import OFFSET, POWER, decay_conditions, decaying_variant
 
-        a = lr * (1 + offset) ** power
-        res = schedule_conditions(round(a, 12), offset, power, max_delay if max_delay is not None else 0)
-        for key, text in (("sum_diverges", "sum_k gamma_k = inf"), ("sum_sq_converges", "sum_k gamma_k^2 < inf"),
-                          ("delay_effect_vanishes", "gamma_{k-tau} * tau -> 0")):
-            out.append({"text": f"{text} for gamma_k = {a:.4g}/(k+{offset:g})^{power:g}", "lhs": None,
-                        "rhs": None, "holds": bool(res.get(key)) if res.get(key) is not None else False})
-    except Exception as exc:  # noqa: BLE001
-        out.append({"text": f"schedule conditions could not be decided: {exc}", "holds": False})
-    return out
-
-
-def passm_stationarity(spec, bound, alpha: float) -> dict:
-    from asyncbound.checks.schedules import OFFSET, POWER, scheduled_variant
-
-    base_algo = engine.get_algorithm(spec.algorithm)
-    algo = scheduled_variant(base_algo)
-    sub = replace(spec, algorithm=algo.name, study=None)
-    problem = engine.get_problem(sub)
-    lr = float(spec.lr if spec.lr is not None else base_algo.defaults.get("lr", 0.05))
-    rec = _base(spec, bound, lr, f"registry lr with gamma_k = lr ((1+{OFFSET:g})/(k+{OFFSET:g}))^{POWER:g}")
-    trace = engine.run_backend(sub, problem, engine.parse_delay(spec.delay), lr)
+    base_algo = planning.load_algorithm(check.algorithm)
+    algo = decaying_variant(base_algo)
+    sub = replace(check, algorithm=algo.name, study=None)
+    problem = planning.load_problem(sub)
+    lr = float(check.lr if check.lr is not None else base_algo.defaults.get("lr", 0.05))
+    how = f"registry lr with gamma_k = lr ((1+{OFFSET:g})/(k+{OFFSET:g}))^{POWER:g}"
+    plan = planning.fixed_plan(sub, algo, lr, how, planning.parse_delay(check.delay))
+    delays = plan.delays
+    rec = base_record(check, bound, lr, how)
+    trace = run_trace(sub, problem, delays, lr)
     rec["_trace"] = trace
-    fields = engine.evaluate_trace(replace(sub, study=None), bound, problem, algo, trace, lr, alpha)
-    delays = engine.parse_delay(spec.delay)
+    fields = evaluate_trace(sub, bound, problem, trace, plan, alpha)
     conds = list(fields.get("conditions") or [])
-    conds += _schedule_conditions(lr, POWER, OFFSET, delays.max_delay)
+    conds += decay_conditions(lr, delays.max_delay)
     st = fields["staleness"]
     conds.append({"text": "bounded delay: measured tau_max <= delay model's max_delay",
                   "lhs": st["tau_max"], "rhs": delays.max_delay,
@@ -105,13 +91,11 @@ def passm_stationarity(spec, bound, alpha: float) -> dict:
         return _finish(rec, Decision(Verdict(fields["verdict"]), fields["reason"]))
     failed = [c for c in conds if not c.get("holds")]
     if failed:
-        from asyncbound.checks.verdicts import not_applicable
-
         return _finish(rec, not_applicable(failed))
     # proxy: stationarity at the end vs at the start (minimum-norm subgradient when available)
     import torch
 
-    x0 = engine.initial_points(trace, problem, sub)
+    x0 = trace.x0
     xK = np.atleast_2d(np.asarray(trace.final_params, dtype=float))
     statf = getattr(problem, "stationarity", None)
     s0 = statf(torch.as_tensor(x0, dtype=problem.dtype)).double().numpy()
@@ -123,9 +107,7 @@ def passm_stationarity(spec, bound, alpha: float) -> dict:
     rec["ratio"] = iv.value
     gap, iters = measure.evaluated(measure.as_frame(trace), "loss")
     if problem.f_star is not None and gap.size:
-        from asyncbound.checks.metrics import _series
-
-        rec["series"] = _series(iters, gap - problem.f_star, alpha)
+        rec["series"] = band_series(iters, gap - problem.f_star, alpha)
         rec["series"]["quantity"] = "f(x_k) - f*"
     note = ("ASYMPTOTIC (w.p.1 convergence to Clarke stationarity, no rate): finite-run proxy = "
             "E[dist(0, subdifferential) at x_K] / E[... at x_0] must be < 1; a necessary sign of "
@@ -133,20 +115,20 @@ def passm_stationarity(spec, bound, alpha: float) -> dict:
     return _finish(rec, decide("UPPER", iv, 1.0, rtol=0.0, what="stationarity ratio", proxy_note=note))
 
 
-def passm_momentum_gain(spec, bound, alpha: float) -> dict:
-    algo = engine.get_algorithm(spec.algorithm)
-    m = float(spec.options.get("momentum", algo.defaults.get("momentum", 0.0)))
-    lr = float(spec.lr) if spec.lr is not None else 0.05 * (1 - m)  # gamma/(1-m) = 0.05 << 1/L
-    rec = _base(spec, bound, lr, "gamma = 0.05 (1 - m): the ODE regime, gamma/(1-m) L = 0.05")
+def passm_momentum_gain(check, bound, alpha: float) -> dict:
+    algo = planning.load_algorithm(check.algorithm)
+    m = float(check.options.get("momentum", algo.defaults.get("momentum", 0.0)))
+    lr = float(check.lr) if check.lr is not None else 0.05 * (1 - m)  # gamma/(1-m) = 0.05 << 1/L
+    rec = base_record(check, bound, lr, "gamma = 0.05 (1 - m): the ODE regime, gamma/(1-m) L = 0.05")
     if algo.pattern != "partition" or m <= 0:
         return _finish(rec, Decision(Verdict.NOT_APPLICABLE,
                                      f"momentum gain needs the partition pattern with momentum > 0 "
                                      f"(pattern {algo.pattern}, momentum {m})"))
-    sub = replace(spec, study=None)
-    problem = engine.get_problem(sub)
+    sub = replace(check, study=None)
+    problem = planning.load_problem(sub)
     if not getattr(problem, "smooth", True):
         return _finish(rec, Decision(Verdict.NOT_APPLICABLE, "the ODE gain check needs a smooth problem"))
-    trace = engine.run_backend(sub, problem, engine.parse_delay(spec.delay), lr, eval_every=1)
+    trace = run_trace(sub, problem, planning.parse_delay(check.delay), lr, eval_every=1)
     rec["_trace"] = trace
     df = measure.as_frame(trace)
     ev = measure.divergence(df) or measure.huge(df)
@@ -154,10 +136,9 @@ def passm_momentum_gain(spec, bound, alpha: float) -> dict:
         return _finish(rec, Decision(Verdict.DIVERGED, f"run diverged: {ev or trace.meta.get('error')}"))
     g2, iters = measure.evaluated(df, "grad_norm_sq")  # ||grad f(x_{k+1})||^2, k = 0..K-1
     loss, _ = measure.evaluated(df, "loss")
-    x0 = engine.initial_points(trace, problem, sub)
     import torch
 
-    xt = torch.as_tensor(x0, dtype=problem.dtype)
+    xt = torch.as_tensor(trace.x0, dtype=problem.dtype)
     g0 = (problem.full_grad(xt) ** 2).sum(-1).double().numpy()
     f0 = problem.loss(xt).double().numpy()
     gprev = np.concatenate([g0[:, None], g2[:, :-1]], axis=1)  # ||grad f(x_k)||^2, k = 0..K-1
@@ -196,18 +177,18 @@ def passm_momentum_gain(spec, bound, alpha: float) -> dict:
 # APAM
 
 
-def apam_tau_sweep(spec, bound, alpha: float) -> dict:
-    taus = APAM_TAUS_QUICK if spec.steps <= 3000 else APAM_TAUS_FULL
-    algo = engine.get_algorithm(spec.algorithm)
-    problem = engine.get_problem(spec)
-    lr = float(spec.lr if spec.lr is not None else algo.defaults.get("lr", 0.05))
-    rec = _base(spec, bound, lr, "registry default (the template constrains no step)")
-    K = spec.steps
+def apam_tau_sweep(check, bound, alpha: float) -> dict:
+    taus = APAM_TAUS_QUICK if check.steps <= 3000 else APAM_TAUS_FULL
+    algo = planning.load_algorithm(check.algorithm)
+    problem = planning.load_problem(check)
+    lr = float(check.lr if check.lr is not None else algo.defaults.get("lr", 0.05))
+    rec = base_record(check, bound, lr, "registry default (the template constrains no step)")
+    K = check.steps
     k14 = K ** 0.25
     per_tau, traces = {}, {}
     for tau in taus:
-        sub = replace(spec, study=None, delay=f"constant:{tau}" if tau else "none")
-        tr = engine.run_backend(sub, problem, engine.parse_delay(sub.delay), lr)
+        sub = replace(check, study=None, delay=f"constant:{tau}" if tau else "none")
+        tr = run_trace(sub, problem, planning.parse_delay(sub.delay), lr)
         traces[f"tau{tau}"] = tr
         df = measure.as_frame(tr)
         g2, _ = measure.evaluated(df, "grad_norm_sq")
@@ -220,7 +201,7 @@ def apam_tau_sweep(spec, bound, alpha: float) -> dict:
     for tau in taus:
         r = per_tau[tau] / base
         iv = stats.mean_interval(r[np.isfinite(r)], a)
-        entry = {"tau": tau, "workers": spec.workers, "measured": float(np.nanmean(per_tau[tau])),
+        entry = {"tau": tau, "workers": check.workers, "measured": float(np.nanmean(per_tau[tau])),
                  "ratio": iv.value, "ci_low": iv.low, "ci_high": iv.high,
                  "bound": APAM_FACTOR if 0 < tau <= k14 else None, "tau_le_K_quarter": bool(tau <= k14)}
         sweep.append(entry)
@@ -237,7 +218,7 @@ def apam_tau_sweep(spec, bound, alpha: float) -> dict:
         v = worst([d.verdict for d in decisions]) if decisions else Verdict.INCONCLUSIVE
     worst_small = max((e for e in sweep if e["tau"] in small), key=lambda e: e["ratio"], default=None)
     rec["measured"] = {"value": worst_small["ratio"], "ci_low": worst_small["ci_low"],
-                       "ci_high": worst_small["ci_high"], "n_seeds": spec.seeds, "alpha": a} if worst_small else None
+                       "ci_high": worst_small["ci_high"], "n_seeds": check.seeds, "alpha": a} if worst_small else None
     rec["bound_value"] = APAM_FACTOR
     rec["ratio"] = worst_small["ratio"] / APAM_FACTOR if worst_small else None
     growth = (f"the excess over tau = 0 grows with log-log slope {expo:.2f} in tau (template: 2)"
@@ -255,20 +236,21 @@ def apam_tau_sweep(spec, bound, alpha: float) -> dict:
 # top-k with and without error feedback
 
 
-def topk_ef_compare(spec, bound, alpha: float) -> dict:
+def topk_ef_compare(check, bound, alpha: float) -> dict:
     names = {"ef": "async_topk_ef", "no_ef": "async_topk"}
-    rec = _base(spec, bound, None, "")
+    rec = base_record(check, bound, None, "")
     results, traces, finals = {}, {}, {}
     lr_used = None
+    delays = planning.parse_delay(check.delay)
     for key, name in names.items():
-        sub = replace(spec, algorithm=name, study=None)
-        algo = engine.get_algorithm(name)
-        problem = engine.get_problem(sub)
-        lr, how = engine.plan_lr(sub, bound, problem, algo)
-        lr_used = lr
-        tr = engine.run_backend(sub, problem, engine.parse_delay(sub.delay), lr)
+        sub = replace(check, algorithm=name, study=None)
+        algo = planning.load_algorithm(name)
+        problem = planning.load_problem(sub)
+        plan = planning.plan(sub, bound, problem, algo, delays)
+        lr_used = plan.lr
+        tr = run_trace(sub, problem, delays, plan.lr)
         traces[key] = tr
-        f = engine.evaluate_trace(sub, bound, problem, algo, tr, lr, alpha / 2)
+        f = evaluate_trace(sub, bound, problem, tr, plan, alpha / 2)
         results[key] = f
         loss, _ = measure.evaluated(measure.as_frame(tr), "loss")
         finals[key] = loss[:, -1] - (problem.f_star or 0.0)
@@ -302,3 +284,8 @@ def topk_ef_compare(spec, bound, alpha: float) -> dict:
               f"{results['no_ef']['verdict']}; final f - f*: EF {np.mean(finals['ef']):.3g} vs no EF "
               f"{np.mean(finals['no_ef']):.3g}: {who} (the paper suggests EF may not help; reported as measured)")
     return _finish(rec, Decision(v, reason))
+
+
+#: study name (``CheckSpec.study``) -> the function that runs it and returns its record
+STUDIES = {"passm_stationarity": passm_stationarity, "passm_momentum_gain": passm_momentum_gain,
+           "apam_tau_sweep": apam_tau_sweep, "topk_ef_compare": topk_ef_compare}

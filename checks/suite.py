@@ -105,11 +105,14 @@ def spec_for(algorithm, bound_key: str, *, suite: str = "quick", backend: str = 
         cfg["steps"] = int(cfg["steps"] * 3)
         if cfg.get("study") == "passm_stationarity":
             cfg["problem"] = "relu_net"
-    if backend != "reference":
+    from asyncbound.implementations.backends import capabilities
+
+    caps = capabilities(backend)
+    if not caps.batches_seeds:
         seeds = N_SEEDS_REAL  # one real run per seed (see checks.stats)
         cfg["steps"] = min(cfg["steps"], 1000)
-    if backend == "distributed" and cfg.get("study") is None:
-        cfg["delay"] = "none"  # torch.distributed runs measure their own delays (no injection)
+    if not caps.injects_delays and cfg.get("study") is None:
+        cfg["delay"] = "none"  # the backend measures its own delays (no injection)
     name = algorithm if isinstance(algorithm, str) else algorithm.name
     if _pattern(algorithm) == "sync":
         cfg["delay"] = "none"  # synchronous: no staleness by construction
@@ -142,11 +145,11 @@ def build_suite(name: str = "quick", *, backends=("reference",), workers: int = 
                 if SAME_MEASUREMENT.get(key) in claimed:
                     continue  # decided by its partner's check, below
                 also = tuple(k for k in claimed if SAME_MEASUREMENT.get(k) == key)
-                spec = spec_for(algo.name if algorithms is None else algo, key, suite=name,
+                check = spec_for(algo.name if algorithms is None else algo, key, suite=name,
                                 backend=backend, workers=workers,
                                 label="" if algo.bounds else "unclaimed")
-                spec.also_checks = also
-                specs.append(spec)
+                check.also_checks = also
+                specs.append(check)
                 covered.update((key, *also))
     if algorithms is not None and include_studies:
         specs.extend(variant_studies(chosen, name, workers=workers))

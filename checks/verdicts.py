@@ -116,3 +116,35 @@ def worst(verdicts) -> Verdict:
         if v in vs:
             return v
     return Verdict.NOT_APPLICABLE
+
+
+def before_metric(*, unbound: list[str], problem: str, divergence: dict | None,
+                  failed: list[dict], run_measured: list[str]) -> Decision | None:
+    """The cascade decided before any metric is estimated; None: go on and measure.
+
+    1. a symbol of the bound or its conditions has no value (``unbound``): NOT_APPLICABLE, the
+       theorem's assumptions are not certified on this problem, divergence or not;
+    2. the run diverged (``divergence``, the evidence): DIVERGED when the bound's run-dependent
+       constants (``run_measured``) were measured on the diverging run or a side condition failed
+       (the theorem made no claim), else FAIL (every condition held and the bound claims a
+       finite value);
+    3. a side condition failed (``failed``): NOT_APPLICABLE.
+    """
+    if unbound:
+        return Decision(Verdict.NOT_APPLICABLE, f"assumption not certified on problem '{problem}': "
+                                                f"no value for {', '.join(unbound)}")
+    if divergence is not None:
+        ev = divergence
+        where = f"{ev['column']} = {ev['value']} at update {ev['update']}"
+        if run_measured:
+            return Decision(Verdict.DIVERGED, f"run diverged ({where}); the bound's "
+                                              f"{', '.join(run_measured)} were measured on this "
+                                              "diverging run, so the bound is vacuous")
+        if failed:
+            return Decision(Verdict.DIVERGED, f"run diverged ({where}); the theorem's conditions "
+                                              "did not all hold, so it makes no claim")
+        return Decision(Verdict.FAIL, f"run diverged ({where}, seed {ev['seed']}) although every "
+                                      "side condition held: the bound claims a finite value")
+    if failed:
+        return not_applicable(failed)
+    return None

@@ -177,18 +177,18 @@ class NoDelay(DelayModel):
 
 
 class ConstantDelay(DelayModel):
-    name = "constant"
+    """Every read is exactly ``tau`` updates old (fewer at the start). ``name``: the spec's
+    name, ``"constant"`` or ``"adversarial"`` (the worst case the bounds allow: the same model)."""
 
-    def __init__(self, tau: int):
-        self.tau = _int_arg(self.name, "tau", tau)
-        self.spec, self.max_delay = f"{self.name}:{self.tau}", self.tau
+    def __init__(self, tau: int, name: str = "constant"):
+        if name not in ("constant", "adversarial"):
+            raise ValueError(f"name must be 'constant' or 'adversarial', got {name!r}")
+        self.name = name
+        self.tau = _int_arg(name, "tau", tau)
+        self.spec, self.max_delay = f"{name}:{self.tau}", self.tau
 
     def _draw(self, shape, generator):
         return torch.full(shape, self.tau, dtype=torch.int64)
-
-
-class AdversarialDelay(ConstantDelay):
-    name = "adversarial"
 
 
 class UniformDelay(DelayModel):
@@ -418,8 +418,8 @@ def parse_delay(spec) -> DelayModel:
         if len(pos) != 1 or kw:
             raise ValueError(f"{name} needs exactly one integer T ({usage})")
         tau = _num(name, "T", pos[0])
-        cls = {"constant": ConstantDelay, "uniform": UniformDelay, "adversarial": AdversarialDelay}
-        model = cls[name](_int_arg(name, "T", tau))
+        tau = _int_arg(name, "T", tau)
+        model = UniformDelay(tau) if name == "uniform" else ConstantDelay(tau, name=name)
     elif name in ("geometric", "pareto"):
         if len(pos) != 1 or kw:
             raise ValueError(f"{name} needs exactly one parameter ({usage})")
@@ -451,6 +451,6 @@ def with_cap(model: DelayModel, cap: int | None) -> DelayModel:
 
 DELAY_SYNTAX = tuple(_SYNTAX.values())
 
-__all__ = ["DELAY_SYNTAX", "AdversarialDelay", "CappedDelay", "ConstantDelay", "DelayModel",
+__all__ = ["DELAY_SYNTAX", "CappedDelay", "ConstantDelay", "DelayModel",
            "GeometricDelay", "NoDelay", "ParetoDelay", "ReplayDelay", "Schedule", "UniformDelay",
            "VirtualTimeDelay", "parse_delay", "schedule_generator", "with_cap"]

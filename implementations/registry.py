@@ -65,14 +65,14 @@ class AlgorithmSpec:
 ALGORITHMS: dict[str, AlgorithmSpec] = {}
 
 
-def register(spec: AlgorithmSpec, *, replace: bool = False) -> AlgorithmSpec:
-    """Add ``spec`` to :data:`ALGORITHMS` (an existing name needs ``replace=True``)."""
-    if not isinstance(spec, AlgorithmSpec):
-        raise ValueError(f"register needs an AlgorithmSpec, got {type(spec).__name__}")
-    if spec.name in ALGORITHMS and not replace:
-        raise ValueError(f"algorithm {spec.name!r} is already registered (pass replace=True)")
-    ALGORITHMS[spec.name] = spec
-    return spec
+def register(algo: AlgorithmSpec, *, replace: bool = False) -> AlgorithmSpec:
+    """Add ``algo`` to :data:`ALGORITHMS` (an existing name needs ``replace=True``)."""
+    if not isinstance(algo, AlgorithmSpec):
+        raise ValueError(f"register needs an AlgorithmSpec, got {type(algo).__name__}")
+    if algo.name in ALGORITHMS and not replace:
+        raise ValueError(f"algorithm {algo.name!r} is already registered (pass replace=True)")
+    ALGORITHMS[algo.name] = algo
+    return algo
 
 
 def get_algorithm(name) -> AlgorithmSpec:
@@ -86,29 +86,29 @@ def get_algorithm(name) -> AlgorithmSpec:
     return ALGORITHMS[name]
 
 
-def split_config(spec: AlgorithmSpec, config: dict) -> tuple[dict, dict]:
+def split_config(algo: AlgorithmSpec, config: dict) -> tuple[dict, dict]:
     """(rule hyperparameters, pattern options) of a full config."""
-    opts = PATTERN_OPTIONS[spec.pattern]
+    opts = PATTERN_OPTIONS[algo.pattern]
     rule_kw = {k: v for k, v in config.items() if k not in opts}
     pat_kw = {k: config.get(k, v) for k, v in opts.items()}
     return rule_kw, pat_kw
 
 
-def build_rule(spec: AlgorithmSpec, **hparams):
-    """``spec.rule(**hparams)``; a bad or unknown hyperparameter is a one-line ValueError."""
+def build_rule(algo: AlgorithmSpec, **hparams):
+    """``algo.rule(**hparams)``; a bad or unknown hyperparameter is a one-line ValueError."""
     try:
-        return spec.rule(**hparams)
+        return algo.rule(**hparams)
     except TypeError as exc:
-        raise ValueError(f"{spec.name}: bad hyperparameters {sorted(hparams)}: {exc}") from None
+        raise ValueError(f"{algo.name}: bad hyperparameters {sorted(hparams)}: {exc}") from None
 
 
-def describe(spec: AlgorithmSpec) -> dict:
+def describe(algo: AlgorithmSpec) -> dict:
     """A JSON-able summary (for ``asyncbound algorithms --json``)."""
-    rule_name = getattr(spec.rule, "__name__", repr(spec.rule))
-    return {"name": spec.name, "pattern": spec.pattern, "rule": rule_name,
-            "defaults": {k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.defaults.items()},
-            "backends": list(spec.backends), "bounds": list(spec.bounds),
-            "sequential": spec.sequential, "description": spec.description}
+    rule_name = getattr(algo.rule, "__name__", repr(algo.rule))
+    return {"name": algo.name, "pattern": algo.pattern, "rule": rule_name,
+            "defaults": {k: (list(v) if isinstance(v, tuple) else v) for k, v in algo.defaults.items()},
+            "backends": list(algo.backends), "bounds": list(algo.bounds),
+            "sequential": algo.sequential, "description": algo.description}
 
 
 from . import algorithms as _builtin  # noqa: E402,F401  (fills ALGORITHMS)

@@ -50,7 +50,8 @@ SCHEMA: dict[str, np.dtype] = {
 COLUMNS: tuple[str, ...] = tuple(SCHEMA)
 #: columns a backend must provide; the float ones default to NaN ("not measured").
 REQUIRED = ("seed", "update", "worker", "read_version", "write_version")
-#: final parameters larger than this many numbers are not embedded in run.json.
+#: final parameters (and starting points) larger than this many numbers are not embedded in
+#: run.json.
 MAX_EMBEDDED_PARAMS = 1_000_000
 RUN_SCHEMA = "asyncbound.trace/1"
 
@@ -74,6 +75,12 @@ class Trace:
     backend, problem, config, delay, n_workers, n_seeds, seeds, complete, error, versions,
     git_commit, machine; ``final_params``: ``(S, d)`` array or None; ``final_state``: the
     final pattern/rule state (in memory only, never written).
+
+    The trace describes itself (CONTRACTS §5, "meta keys"): ``meta["x0"]`` the ``(S, d)``
+    starting points (float64, one row per seed), ``meta["delay"]`` / ``meta["max_delay"]`` the
+    resolved delay model's spec text and guaranteed staleness bound (None: unbounded or not
+    injected), ``meta["config"]`` the built rule's hyperparameters and pattern options (the
+    registry defaults merged with the run's overrides, lr included).
     """
 
     columns: dict[str, np.ndarray]
@@ -104,6 +111,12 @@ class Trace:
     def complete(self) -> bool:
         return bool(self.meta.get("complete", True))
 
+    @property
+    def x0(self) -> np.ndarray | None:
+        """The ``(S, d)`` starting points recorded by the backend (None when not recorded)."""
+        v = self.meta.get("x0")
+        return None if v is None else np.asarray(v, dtype=float)
+
     def to_pandas(self):
         import pandas as pd
 
@@ -128,6 +141,8 @@ class Trace:
         m = dict(meta if meta is not None else traces[0].meta)
         m["complete"] = all(t.complete for t in traces)
         m["error"] = next((t.meta.get("error") for t in traces if t.meta.get("error")), None)
+        if meta is None and all(t.x0 is not None for t in traces):
+            m["x0"] = np.concatenate([np.atleast_2d(t.x0) for t in traces], axis=0)
         fp = None
         if all(t.final_params is not None for t in traces):
             fp = np.concatenate([np.atleast_2d(t.final_params) for t in traces], axis=0)
@@ -143,11 +158,11 @@ class Trace:
         d.mkdir(parents=True, exist_ok=True)
         table = pa.table({name: self.columns[name] for name in COLUMNS})
         _atomic(d / "trace.parquet", lambda p: pq.write_table(table, p, compression="zstd"))
-        run = {"schema": RUN_SCHEMA, **_jsonable(self.meta)}
-        fp = self.final_params
-        if fp is not None and fp.size <= MAX_EMBEDDED_PARAMS:
-            run["final_params"] = {"shape": list(fp.shape), "dtype": str(fp.dtype),
-                                   "data": fp.reshape(-1).tolist()}
+        meta = {k: v for k, v in self.meta.items() if k != "x0"}
+        run = {"schema": RUN_SCHEMA, **_jsonable(meta)}
+        for key, arr in (("x0", self.x0), ("final_params", self.final_params)):
+            if arr is not None and arr.size <= MAX_EMBEDDED_PARAMS:
+                run[key] = _embed(arr)
         text = json.dumps(run, indent=1, allow_nan=True)
         _atomic(d / "run.json", lambda p: Path(p).write_text(text))
         return d
@@ -172,7 +187,9 @@ class Trace:
             meta = json.loads(js.read_text())
             emb = meta.pop("final_params", None)
             if emb is not None:
-                fp = np.asarray(emb["data"], dtype=emb["dtype"]).reshape(emb["shape"])
+                fp = _unembed(emb)
+            if isinstance(meta.get("x0"), dict):
+                meta["x0"] = _unembed(meta["x0"])
         return cls(cols, meta, fp)
 
 
@@ -217,6 +234,14 @@ def _atomic(path: Path, write_fn) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _embed(arr: np.ndarray) -> dict:
+    return {"shape": list(arr.shape), "dtype": str(arr.dtype), "data": arr.reshape(-1).tolist()}
+
+
+def _unembed(emb: dict) -> np.ndarray:
+    return np.asarray(emb["data"], dtype=emb["dtype"]).reshape(emb["shape"])
 
 
 def _jsonable(obj):

@@ -14,19 +14,26 @@ Public API:
 - :class:`RecordError`: every problem with a record, as one line naming the file and field.
 """
 
-from asyncbound.reports.html import CheckResultView, render, write_report
-from asyncbound.reports.records import (
-    RECORD_SCHEMA,
-    RUN_SCHEMA,
-    VERDICTS,
-    Record,
-    RecordError,
-    load_records,
-    load_run,
-    read_record,
-    validate_record,
-    validate_run,
-)
+import importlib
+
+#: public name -> the submodule that defines it. Imported on first use (PEP 562), so that
+#: ``asyncbound.reports.schema``, which ``checks`` writes records with, does not pull in the
+#: renderer (jinja2, pandas, matplotlib) on import.
+_SOURCE = {
+    "CheckResultView": "html", "render": "html", "write_report": "html",
+    "RECORD_SCHEMA": "schema", "RUN_SCHEMA": "schema", "VERDICTS": "schema",
+    "Record": "records", "RecordError": "records", "load_records": "records", "load_run": "records",
+    "read_record": "records", "validate_record": "records", "validate_run": "records",
+}
+
+
+def __getattr__(name: str):
+    if name not in _SOURCE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCE[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "RECORD_SCHEMA",

@@ -24,13 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from asyncbound.reports.schema import KINDS, PROVENANCES, RECORD_SCHEMA, RUN_SCHEMA, VERDICTS
+
 log = logging.getLogger(__name__)
 
-RECORD_SCHEMA = "asyncbound.record/1"
-RUN_SCHEMA = "asyncbound.run/1"
-VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "DIVERGED")
-KINDS = ("UPPER", "LOWER", "TIGHT", "ASYMPTOTIC")
-PROVENANCES = ("verified", "derived", "reconstructed", "claimed")
 SERIES_KEYS = ("iteration", "mean", "lo", "hi", "bound")
 
 

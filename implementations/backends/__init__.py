@@ -5,6 +5,11 @@
 - ``processes`` / ``distributed``: real asynchronous runs, in modules of the same names,
   imported lazily and called with the same signature.
 
+What a backend can do is declared once, in :data:`CAPABILITIES` (:class:`Capabilities`);
+callers look capabilities up there and never branch on a backend's name. :func:`run` is the one
+entrance: it owns seeds (a backend that does not batch seeds runs one seed per run, and the runs
+are concatenated into one trace) and pickling (a user's rule sent to spawned workers must pickle).
+
 Shared conventions every backend follows (so a reference replay reproduces a real run):
 
 - seeds: ``seeds`` is a count S (base seed ``seed=0``) or a sequence (base seed = its first
@@ -20,12 +25,48 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pickle
+from dataclasses import dataclass, replace
 
+import numpy as np
 import torch
 
 log = logging.getLogger(__name__)
 
-BACKEND_NAMES = ("reference", "processes", "distributed")
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What one backend does (CONTRACTS, "Backend capabilities")."""
+
+    #: one call runs S seeds vectorised; otherwise each seed is its own run
+    batches_seeds: bool
+    #: honours a delay model's schedule (else staleness is only what the run itself makes)
+    injects_delays: bool
+    #: the view gap ||x_read - x_applied|| is measured only when asked (``view_gap=True``);
+    #: False: measured on every run
+    view_gap_on_request: bool
+    #: ``wall_time`` is virtual time (a simulated clock), not seconds
+    virtual_clock: bool
+    #: workers are spawned processes: an algorithm not in the built-in registry travels
+    #: pickled, so its rule factory must pickle
+    spawns_workers: bool
+    #: access patterns (implementations.patterns) it runs
+    patterns: tuple[str, ...]
+
+
+_ALL_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master_worker",
+                 "sparse", "sparse_ef", "sync")
+#: backend name -> what it can do; the one place a backend's abilities are written down.
+CAPABILITIES: dict[str, Capabilities] = {
+    "reference": Capabilities(batches_seeds=True, injects_delays=True, view_gap_on_request=False,
+                              virtual_clock=True, spawns_workers=False, patterns=_ALL_PATTERNS),
+    "processes": Capabilities(batches_seeds=False, injects_delays=True, view_gap_on_request=True,
+                              virtual_clock=False, spawns_workers=True, patterns=_ALL_PATTERNS),
+    "distributed": Capabilities(batches_seeds=False, injects_delays=False, view_gap_on_request=True,
+                                virtual_clock=False, spawns_workers=True,
+                                patterns=("master_worker", "sparse", "sparse_ef", "sync")),
+}
+BACKEND_NAMES = tuple(CAPABILITIES)
 _STRIDE, _X0_OFFSET = 1_000_003, 2 * 5011  # even: disjoint from the worker noise streams
 
 
@@ -68,6 +109,26 @@ def resolve_problem(problem, *, dim=None, seed: int = 0, **problem_options):
     return problem
 
 
+def capabilities(backend: str) -> Capabilities:
+    """The declared :class:`Capabilities` of ``backend`` (ValueError for an unknown name)."""
+    if backend not in CAPABILITIES:
+        raise ValueError(f"backend must be one of {list(BACKEND_NAMES)}, got {backend!r}")
+    return CAPABILITIES[backend]
+
+
+def check_run_size(steps, workers, eval_every) -> int:
+    """Validate the sizes every backend takes; returns the evaluation period (``eval_every``,
+    default ``max(1, steps // 200)``)."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    ev = max(1, steps // 200) if eval_every is None else eval_every
+    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
+        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
+    return ev
+
+
 def problem_meta(problem, problem_options: dict | None = None, seed=None) -> dict:
     return {"name": problem.name, "dim": int(problem.dim), "seed": seed,
             "options": dict(problem_options or {}),
@@ -76,8 +137,7 @@ def problem_meta(problem, problem_options: dict | None = None, seed=None) -> dic
 
 
 def _backend_module(backend: str):
-    if backend not in BACKEND_NAMES:
-        raise ValueError(f"backend must be one of {list(BACKEND_NAMES)}, got {backend!r}")
+    capabilities(backend)
     try:
         return importlib.import_module(f"{__name__}.{backend}")
     except ModuleNotFoundError as exc:
@@ -92,16 +152,60 @@ def run(algorithm, problem, delays, steps, seeds, *, backend: str = "reference",
 
     ``options``: hyperparameters and pattern options overriding the registry defaults, plus
     backend options (reference: ``seed``, ``device``, ``dim``, ``max_delay``, ``problem_options``).
+
+    ``seeds`` (a count or a list, see :func:`resolve_seeds`): a backend that batches seeds gets
+    them in one call; any other runs seed ``base + i`` as launch i and the launches are
+    concatenated (seed column and ``meta["seeds"]`` = launch index, ``meta["base_seed"]`` = base,
+    ``meta["seeds_are_runs"] = True``, ``meta["x0"]`` stacked; the final rule state is kept only
+    for a single launch).
+    ``algorithm``: a registry name or an :class:`AlgorithmSpec` (a user's variant).
     """
     from ..registry import get_algorithm
 
-    spec = get_algorithm(algorithm)
-    if backend not in spec.backends:
-        raise ValueError(f"{spec.name} does not support backend {backend!r} "
-                         f"(supported: {', '.join(spec.backends)})")
+    algo = get_algorithm(algorithm)
+    if backend not in algo.backends:
+        raise ValueError(f"{algo.name} does not support backend {backend!r} "
+                         f"(supported: {', '.join(algo.backends)})")
+    caps = capabilities(backend)
     module = _backend_module(backend)
-    return module.run(spec.name, problem, delays, steps, seeds, workers=workers, lr=lr,
-                      eval_every=eval_every, **options)
+    if caps.spawns_workers:
+        algo = _sendable(algo)
+    if caps.batches_seeds:
+        return module.run(algo, problem, delays, steps, seeds, workers=workers, lr=lr,
+                          eval_every=eval_every, **options)
+    from ..trace import Trace
+
+    base, n = resolve_seeds(seeds, options.pop("seed", None))
+    parts = []
+    for i in range(n):
+        tr = module.run(algo, problem, delays, steps, [base + i], workers=workers, lr=lr,
+                        eval_every=eval_every, **options)
+        tr.columns["seed"] = np.full_like(tr.columns["seed"], i)
+        parts.append(tr)
+    if n == 1:  # one launch: its trace as it is (final rule state included)
+        parts[0].meta["seeds_are_runs"] = True
+        return parts[0]
+    out = Trace.concat(parts)
+    out.meta.update(n_seeds=n, base_seed=base, seeds=list(range(n)), seeds_are_runs=True)
+    out.meta.pop("loss0", None)  # the first launch's; F0 comes from meta["x0"], one row per seed
+    return out
+
+
+def _sendable(algo):
+    """``algo`` as spawned workers can receive it. A worker knows only the built-in registry;
+    any other entry (a user's variant, a planted bug) travels pickled, as a copy that is not
+    the registered object, so the rule factory itself must pickle."""
+    from .. import algorithms
+
+    if algo.name in {e.name for e in algorithms._ENTRIES}:
+        return algo
+    try:
+        pickle.dumps(algo.rule)
+    except Exception as exc:  # noqa: BLE001 - any pickling failure means the same to the user
+        raise ValueError(f"{algo.name}: its rule factory cannot be sent to worker processes "
+                         f"({type(exc).__name__}); define it at module level in an importable "
+                         "module") from None
+    return replace(algo)
 
 
 def replay(source, *, problem=None, algorithm=None, steps=None, **options):
@@ -141,5 +245,6 @@ def replay(source, *, problem=None, algorithm=None, steps=None, **options):
                    **cfg)
 
 
-__all__ = ["BACKEND_NAMES", "initial_point", "problem_meta", "replay", "resolve_problem",
+__all__ = ["BACKEND_NAMES", "CAPABILITIES", "Capabilities", "capabilities", "check_run_size",
+           "initial_point", "problem_meta", "replay", "resolve_problem",
            "resolve_seeds", "run"]

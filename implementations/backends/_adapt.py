@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-#: access patterns the `processes` backend runs (every pattern of implementations.patterns)
-PROCESS_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master_worker",
-                    "sparse", "sparse_ef", "sync")
-#: patterns the `distributed` (parameter-server) backend runs
-DISTRIBUTED_PATTERNS = ("master_worker", "sparse", "sparse_ef", "sync")
-
 
 def delay_spec(delays) -> tuple[str, object]:
-    """``(spec string, DelayModel or None)`` of a ``delays`` argument."""
+    """``(delay spec text, DelayModel or None)`` of a ``delays`` argument."""
     if delays is None:
         return "none", None
     from ..delays import parse_delay
@@ -28,20 +22,20 @@ def make_trace(columns: dict, meta: dict, final_params, final_state):
     return Trace(columns, m, final_params, final_state)
 
 
-def algorithm_for_children(spec):
+def algorithm_for_children(algo):
     """How a spawned child finds the algorithm: by name for the built-in registry entries
-    (the child imports ``asyncbound.implementations.algorithms`` itself), else the pickled spec.
+    (the child imports ``asyncbound.implementations.algorithms`` itself), else the pickled AlgorithmSpec.
 
-    A spec registered at run time (a user's variant) is not in a fresh child's registry, so it
+    An AlgorithmSpec registered at run time (a user's variant) is not in a fresh child's registry, so it
     travels pickled: its rule factory must be importable by module name in the child (the
     variant loader imports variant files under their own module name for that reason).
     """
     from ..registry import get_algorithm
 
-    module = getattr(spec.rule, "__module__", "") or ""
+    module = getattr(algo.rule, "__module__", "") or ""
     builtin = module.startswith("asyncbound.implementations.")
     try:
-        registered = get_algorithm(spec.name) is spec
+        registered = get_algorithm(algo.name) is algo
     except ValueError:
         registered = False
-    return spec.name if (builtin and registered) else spec
+    return algo.name if (builtin and registered) else algo

@@ -61,9 +61,9 @@ def build_pattern(cfg: WorkerConfig, dim: int):
     """The rule and access pattern of this run, built the same way the reference does."""
     from ..patterns import make_pattern
     from ..registry import build_rule, get_algorithm
-    spec = get_algorithm(cfg.algorithm)
-    rule = build_rule(spec, **cfg.rule_kw)
-    return make_pattern(spec.pattern, rule, dim, cfg.n_workers,
+    algo = get_algorithm(cfg.algorithm)
+    rule = build_rule(algo, **cfg.rule_kw)
+    return make_pattern(algo.pattern, rule, dim, cfg.n_workers,
                         layer_sizes=getattr(cfg.problem, "layer_sizes", None), **cfg.pattern_kw)
 
 
@@ -114,11 +114,11 @@ class _Fault:
     which widens any race between that decision and the workers' reads.
     """
 
-    def __init__(self, spec: dict | None, who: int):
-        self.on = bool(spec) and int(spec.get("worker", -99)) == who
-        self.after = int(spec.get("after", 0)) if self.on else 0
-        self.kind = spec.get("kind", "raise") if self.on else None
-        self.seconds = float(spec.get("seconds", 0.0)) if self.on else 0.0
+    def __init__(self, fault: dict | None, who: int):
+        self.on = bool(fault) and int(fault.get("worker", -99)) == who
+        self.after = int(fault.get("after", 0)) if self.on else 0
+        self.kind = fault.get("kind", "raise") if self.on else None
+        self.seconds = float(fault.get("seconds", 0.0)) if self.on else 0.0
 
     def pause(self) -> None:
         if self.kind == "slow":

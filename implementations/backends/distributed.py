@@ -69,20 +69,25 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
             **options):
     """Validate everything and build ``(cfg, run_, meta)``; shared by run() and torchrun's main."""
     from ..registry import build_rule, get_algorithm, split_config
-    from . import initial_point, problem_meta, resolve_problem, resolve_seeds
+    from . import (
+        CAPABILITIES,
+        check_run_size,
+        initial_point,
+        problem_meta,
+        resolve_problem,
+        resolve_seeds,
+    )
     from .processes import _grad_norms, _parse_straggler
 
     base, n_seeds = resolve_seeds(seeds, seed)
     if n_seeds != 1:
         raise ValueError(f"the distributed backend runs one seed per launch, got {n_seeds}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
-    spec = get_algorithm(algorithm)
-    if spec.pattern not in _adapt.DISTRIBUTED_PATTERNS:
-        raise ValueError(f"{spec.name} has access pattern {spec.pattern!r}; the distributed "
-                         f"backend runs {', '.join(_adapt.DISTRIBUTED_PATTERNS)}")
+    ev = check_run_size(steps, workers, eval_every)
+    algo = get_algorithm(algorithm)
+    patterns = CAPABILITIES["distributed"].patterns
+    if algo.pattern not in patterns:
+        raise ValueError(f"{algo.name} has access pattern {algo.pattern!r}; the distributed "
+                         f"backend runs {', '.join(patterns)}")
     spec_str, model = _adapt.delay_spec(delays)
     straggler = _parse_straggler(straggler, workers)
     if model is not None and spec_str != "none":
@@ -94,28 +99,26 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
         if len(speeds) != workers:
             raise ValueError(f"{spec_str} describes {len(speeds)} workers, the run has {workers}")
         straggler = straggler or tuple(s / min(speeds) for s in speeds)
-    ev = max(1, steps // 200) if eval_every is None else eval_every
-    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
-        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
     for name in ("lock", "lock_free", "max_delay", "timeout", "start_timeout"):
         options.pop(name, None)  # processes-only switches; a parameter server is always consistent
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
-    config = spec.config(lr=lr, **options)
-    rule_kw, pat_kw = split_config(spec, config)
-    build_rule(spec, **rule_kw)
+    config = algo.config(lr=lr, **options)
+    rule_kw, pat_kw = split_config(algo, config)
+    build_rule(algo, **rule_kw)
     home = "cpu"
     if str(device).startswith("cuda"):
         if not torch.cuda.is_available():
             raise ValueError(f"device={device!r} requested but no CUDA device is available")
         home = "cuda"
-    cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=spec.pattern,
-                       algorithm=_adapt.algorithm_for_children(spec),
+    cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=algo.pattern,
+                       algorithm=_adapt.algorithm_for_children(algo),
                        rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
                        locked=True, instrument=bool(instrument),
                        grad_norms=_grad_norms(instrument, grad_norms), straggler=straggler,
                        view_gap=bool(view_gap),
                        eval_every=ev, fault=_fault, extra={"hang_timeout": hang_timeout})
-    x0 = initial_point(prob, 1, base).to(prob.dtype)
+    x0_drawn = initial_point(prob, 1, base)
+    x0 = x0_drawn.to(prob.dtype)
     pattern = child_pattern(cfg, x0.reshape(-1))
     states = pattern.init_states(x0)
     run_ = S.allocate(x0.reshape(-1), states.shared, steps=steps, n_writers=1, n_workers=workers,
@@ -125,12 +128,12 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
     run_.extra["wstate"] = [{k: v.clone().share_memory_() for k, v in ws.items()}
                             for ws in states.workers]
     meta = {
-        "algorithm": spec.name, "backend": "distributed", "pattern": spec.pattern,
+        "algorithm": algo.name, "backend": "distributed", "pattern": algo.pattern,
         "rule": pattern.rule.name,
         "problem": problem_meta(prob, problem_options, base if isinstance(problem, str) else None),
         "config": config, "delay": spec_str, "max_delay": None, "n_workers": workers,
         "n_seeds": 1, "base_seed": base, "seeds": [0], "steps": steps, "eval_every": ev,
-        "device": home, "bounds": list(spec.bounds),
+        "device": home, "bounds": list(algo.bounds), "x0": x0_drawn.double().numpy(),
         "backend_config": {"straggler": list(straggler), "instrument": bool(instrument),
                            "grad_norms": cfg.grad_norms, "view_gap": cfg.view_gap,
                            "hang_timeout": hang_timeout, "layout": "parameter-server, rank 0"},

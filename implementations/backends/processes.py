@@ -95,9 +95,9 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     """Run ``algorithm`` for real on ``workers`` spawned processes; return its Trace (S = 1).
 
     Same signature as :func:`implementations.backends.reference.run`. ``seeds``/``seed`` follow
-    :func:`implementations.backends.resolve_seeds`; a real run has one seed, so a count S > 1
-    (or a list) runs S independent real runs one after another (bases ``base..base+S-1`` or the
-    listed seeds) and concatenates them. ``options`` are hyperparameters and pattern options
+    :func:`implementations.backends.resolve_seeds`; a real run has one seed (several seeds are
+    several launches: :func:`implementations.backends.run` makes them and concatenates the
+    traces). ``options`` are hyperparameters and pattern options
     (as for the reference). ``lock=True`` (or ``lock_free=False``): locked mode; default
     lock-free. ``delays``: ``None``/``"none"`` (natural asynchrony), a bounded model
     (``"uniform:T"``, ``"constant:T"``, a capped one) for max-delay injection, or
@@ -109,38 +109,25 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     from . import resolve_seeds
 
     base, n_seeds = resolve_seeds(seeds, seed)
-    if n_seeds > 1:
-        from ..trace import Trace
-        bases = list(seeds) if not isinstance(seeds, int) else list(range(base, base + n_seeds))
-        kw = dict(workers=workers, lr=lr, eval_every=eval_every, device=device, lock=lock,
-                  lock_free=lock_free, instrument=instrument, grad_norms=grad_norms,
-                  straggler=straggler,
-                  max_delay=max_delay, view_gap=view_gap, timeout=timeout,
-                  hang_timeout=hang_timeout, start_timeout=start_timeout, dim=dim,
-                  problem_options=problem_options, raise_on_error=raise_on_error,
-                  _fault=_fault, **options)
-        parts = [run(algorithm, problem, delays, steps, [b], **kw) for b in bases]
-        for i, p in enumerate(parts):
-            p.columns["seed"][:] = i
-        meta = dict(parts[0].meta, seeds=bases, n_seeds=len(bases))
-        return Trace.concat(parts, meta)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if n_seeds != 1:
+        raise ValueError(f"the processes backend runs one seed per launch, got {n_seeds} "
+                         "(implementations.backends.run runs several, one launch each)")
+    from . import CAPABILITIES, check_run_size
+    ev = check_run_size(steps, workers, eval_every)
     locked = _lock_mode(lock, lock_free)
-    spec = get_algorithm(algorithm)
-    if spec.pattern not in _adapt.PROCESS_PATTERNS:
-        raise ValueError(f"{spec.name} has access pattern {spec.pattern!r}, which the processes "
-                         f"backend does not run (supported: {', '.join(_adapt.PROCESS_PATTERNS)})")
+    algo = get_algorithm(algorithm)
+    patterns = CAPABILITIES["processes"].patterns
+    if algo.pattern not in patterns:
+        raise ValueError(f"{algo.name} has access pattern {algo.pattern!r}, which the processes "
+                         f"backend does not run (supported: {', '.join(patterns)})")
     from . import problem_meta, resolve_problem
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
     spec_str, model = _adapt.delay_spec(delays)
     straggler = _parse_straggler(straggler, workers)
     inject_model = None
-    if spec.pattern == "sync" and model is not None and spec_str != "none" \
+    if algo.pattern == "sync" and model is not None and spec_str != "none" \
             and getattr(model, "speeds", None) is None:
-        raise ValueError(f"{spec.name} is synchronous: its delay must be 'none' (or stragglers), "
+        raise ValueError(f"{algo.name} is synchronous: its delay must be 'none' (or stragglers), "
                          f"got {spec_str!r}")
     if model is not None and spec_str != "none":
         speeds = getattr(model, "speeds", None)
@@ -161,22 +148,20 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     if max_delay is not None and (isinstance(max_delay, bool) or int(max_delay) != max_delay
                                   or max_delay < 0):
         raise ValueError(f"max_delay must be an integer >= 0, got {max_delay!r}")
-    ev = max(1, steps // 200) if eval_every is None else eval_every
-    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
-        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
     if hang_timeout is not None and not hang_timeout > 0:
         raise ValueError(f"hang_timeout must be > 0 seconds, got {hang_timeout!r}")
 
-    config = spec.config(lr=lr, **options)
-    rule_kw, pat_kw = split_config(spec, config)
-    build_rule(spec, **rule_kw)                      # validates hyperparameters up front
-    pattern_name = spec.pattern
+    config = algo.config(lr=lr, **options)
+    rule_kw, pat_kw = split_config(algo, config)
+    build_rule(algo, **rule_kw)                      # validates hyperparameters up front
+    pattern_name = algo.pattern
     mw = pattern_name in ("master_worker", "sync")
     home, wdev = _devices(device, workers)
     from . import initial_point
-    x0 = initial_point(prob, 1, base).to(prob.dtype).to(home)     # (1, d), the reference's x0
+    x0_drawn = initial_point(prob, 1, base)
+    x0 = x0_drawn.to(prob.dtype).to(home)     # (1, d), the reference's x0
     cfg = WorkerConfig(seed=base, n_workers=workers, steps=steps, pattern=pattern_name,
-                       algorithm=_adapt.algorithm_for_children(spec),
+                       algorithm=_adapt.algorithm_for_children(algo),
                        rule_kw=rule_kw, pattern_kw=pat_kw, problem=prob, device=home,
                        worker_devices=wdev, locked=locked, instrument=bool(instrument),
                        grad_norms=_grad_norms(instrument, grad_norms),
@@ -217,12 +202,12 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         stop_index=S.C_STOP)
     error, t0, t_end, t_detect = out.error, out.t0, out.t_end, out.t_detect
     meta = {
-        "algorithm": spec.name, "backend": "processes", "pattern": pattern_name,
+        "algorithm": algo.name, "backend": "processes", "pattern": pattern_name,
         "rule": pattern.rule.name,
         "problem": problem_meta(prob, problem_options, base if isinstance(problem, str) else None),
         "config": config, "delay": spec_str, "max_delay": max_delay,
         "n_workers": workers, "n_seeds": 1, "base_seed": base, "seeds": [0], "steps": steps,
-        "eval_every": ev, "device": str(home), "bounds": list(spec.bounds),
+        "eval_every": ev, "device": str(home), "bounds": list(algo.bounds),
         "backend_config": {"lock": locked, "instrument": bool(instrument),
                            "grad_norms": cfg.grad_norms,
                            "straggler": list(straggler), "max_delay": max_delay,
@@ -230,6 +215,7 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
                            "hang_timeout": hang_timeout, "timeout": timeout},
         "elapsed_s": (t_end - t0) if t_end else None,
         "ended_after_s": t_detect, "pids": {n: p.pid for n, p in zip(names, procs, strict=True)},
+        "x0": x0_drawn.double().numpy(),
         "writer_processes": [n for n, c in zip(["master"] if mw else names,
                                                run_.counts.tolist(), strict=True) if c > 0],
     }

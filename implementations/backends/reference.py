@@ -37,7 +37,7 @@ from ..patterns import block_generator, make_pattern
 from ..registry import build_rule, get_algorithm, split_config
 from ..seeding import worker_generator
 from ..trace import Trace, environment_meta
-from . import initial_point, problem_meta, resolve_problem, resolve_seeds
+from . import check_run_size, initial_point, problem_meta, resolve_problem, resolve_seeds
 
 log = logging.getLogger(__name__)
 
@@ -147,31 +147,25 @@ def run(algorithm, problem, delays, steps, seeds, *, workers: int = 4, lr=None, 
 
 def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, seed, device, dim,
          max_delay, problem_options, **options) -> Trace:
-    spec = get_algorithm(algorithm)
+    algo = get_algorithm(algorithm)
     for name in ("lock", "lock_free"):  # real-backend switches: meaningless here
         options.pop(name, None)
     base, S = resolve_seeds(seeds, seed)
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    ev = check_run_size(steps, workers, eval_every)
     K, W = steps, workers
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but CUDA is not available")
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
-    config = spec.config(lr=lr, **options)
-    rule_kw, pat_kw = split_config(spec, config)
-    rule = build_rule(spec, **rule_kw)
-    pattern = make_pattern(spec.pattern, rule, prob.dim, W,
+    config = algo.config(lr=lr, **options)
+    rule_kw, pat_kw = split_config(algo, config)
+    rule = build_rule(algo, **rule_kw)
+    pattern = make_pattern(algo.pattern, rule, prob.dim, W,
                            layer_sizes=getattr(prob, "layer_sizes", None), **pat_kw)
     model = with_cap(parse_delay(delays), max_delay)
-    sync = spec.pattern == "sync"
+    sync = algo.pattern == "sync"
     if sync and model.max_delay != 0:
-        raise ValueError(f"{spec.name} is synchronous: its delay must be 'none', got {model.spec!r}")
-    ev = max(1, K // 200) if eval_every is None else eval_every
-    if isinstance(ev, bool) or not isinstance(ev, int) or ev < 1:
-        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
+        raise ValueError(f"{algo.name} is synchronous: its delay must be 'none', got {model.spec!r}")
 
     sched = model.schedule(K, W, S, schedule_generator(base))
     worker_np = sched.worker.numpy()
@@ -192,7 +186,8 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
 
     gens = [worker_generator(base, w, device=device) for w in range(W)]
     bgens = [block_generator(base, w, device=device) for w in range(W)] if pattern.random_block else None
-    x = initial_point(prob, S, base, device).to(dtype)
+    x0 = initial_point(prob, S, base, device)
+    x = x0.to(dtype)
     states = pattern.init_states(x)
     ring = None
     if B > 1:
@@ -204,10 +199,10 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
 
     sg = torch.empty((K, S), dtype=dtype, device=device)
     vg = torch.zeros((K, S), dtype=dtype, device=device)
-    blk = None if spec.pattern in ("full", "master_worker", "sparse", "sparse_ef", "sync") else \
+    blk = None if algo.pattern in ("full", "master_worker", "sparse", "sparse_ef", "sync") else \
         torch.full((K, S), -1, dtype=torch.int64, device=device)
     ef = torch.full((K, S), float("nan"), dtype=dtype, device=device) \
-        if spec.pattern == "sparse_ef" else None
+        if algo.pattern == "sparse_ef" else None
     eval_steps = [k for k in range(K) if (k + 1) % ev == 0 or k == K - 1]
     loss_buf = torch.full((len(eval_steps), S), float("nan"), dtype=dtype, device=device)
     gn_buf = torch.full_like(loss_buf, float("nan"))
@@ -276,7 +271,7 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
                 if not bool(torch.isfinite(x).all()):
                     bad = (~torch.isfinite(x).all(-1)).nonzero().flatten().tolist()
                     done, error = k + 1, f"diverged: non-finite parameters by update {k} in seeds {bad}"
-                    log.warning("%s: %s", spec.name, error)
+                    log.warning("%s: %s", algo.name, error)
                     break
     elapsed = time.perf_counter() - t_start
 
@@ -306,14 +301,15 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
         "ef_residual": col(ef.double()) if ef is not None else np.full(S * n, np.nan),
     }
     meta = {
-        "algorithm": spec.name, "backend": "reference", "pattern": spec.pattern,
+        "algorithm": algo.name, "backend": "reference", "pattern": algo.pattern,
         "rule": rule.name, "problem": problem_meta(prob, problem_options,
                                                     base if isinstance(problem, str) else None),
         "config": config, "delay": model.spec, "max_delay": model.max_delay,
         "n_workers": W, "n_seeds": S, "base_seed": base, "seeds": list(range(S)),
         "steps": K, "updates_done": n, "eval_every": ev, "device": str(device),
         "loss0": loss0, "complete": error is None, "error": error,
-        "elapsed_s": elapsed, "bounds": list(spec.bounds),
+        "elapsed_s": elapsed, "bounds": list(algo.bounds),
+        "x0": x0.double().cpu().numpy(),
     }
     if hasattr(pattern, "blocks"):
         meta["partition"] = [list(b) for b in pattern.blocks]

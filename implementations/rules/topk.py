@@ -34,6 +34,12 @@ def topk_mask(u: Tensor, k: int) -> Tensor:
     return torch.zeros_like(u, dtype=torch.bool).scatter(-1, idx, True)
 
 
+def topk_size(d: int, *, ratio: float) -> int:
+    """Entries kept of a length-``d`` vector at density ``ratio``: ``ceil(ratio d)`` in [1, d]
+    (the ``1e-12`` keeps ``ratio d`` that is an integer up to rounding from gaining one)."""
+    return max(1, min(d, math.ceil(ratio * d - 1e-12)))
+
+
 def topk(inner: Rule, *, k: int | None = None, ratio: float | None = None,
          error_feedback: bool = False) -> Rule:
     """Sparsify ``inner``'s step to its top ``k`` (or ``ceil(ratio * d)``) entries per vector."""
@@ -52,7 +58,7 @@ def topk(inner: Rule, *, k: int | None = None, ratio: float | None = None,
             if k > d:
                 raise ValueError(f"k must be <= the vector length {d}, got {k}")
             return k
-        return max(1, min(d, math.ceil(ratio * d - 1e-12)))
+        return topk_size(d, ratio=ratio)
 
     def init(params: Tensor) -> State:
         k_for(params.shape[-1])

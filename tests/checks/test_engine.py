@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 from asyncbound.checks import records
-from asyncbound.checks.engine import admissible_lr, run_check
+from asyncbound.checks.engine import run_check
+from asyncbound.checks.planning import admissible_lr
 from asyncbound.checks.suite import spec_for
 
 ALPHA = 1e-3

@@ -7,7 +7,8 @@ from dataclasses import replace
 
 import pytest
 from asyncbound.checks import measure, metrics
-from asyncbound.checks.engine import get_problem, parse_delay, run_backend
+from asyncbound.checks.planning import load_problem, parse_delay
+from asyncbound.checks.running import run_trace
 from asyncbound.checks.suite import spec_for
 from asyncbound.theory import Bound, Kind, Provenance, symbol
 
@@ -17,8 +18,8 @@ from asyncbound import theory
 @pytest.fixture(scope="module")
 def run():
     spec = replace(spec_for("hogwild_sgd", "classic_delayed_sgd/nonconvex"), seeds=4, steps=60, eval_every=1)
-    problem = get_problem(spec)
-    trace = run_backend(spec, problem, parse_delay(spec.delay), 0.05)
+    problem = load_problem(spec)
+    trace = run_trace(spec, problem, parse_delay(spec.delay), 0.05)
     return spec, problem, trace, measure.as_frame(trace)
 
 

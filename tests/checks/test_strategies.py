@@ -42,10 +42,10 @@ def test_generators_are_torch_generators_seeded_by_integers(g, seed):
 @settings(max_examples=10, deadline=None)
 @given(S.check_specs("classic_delayed_sgd/nonconvex", "hogwild_sgd"))
 def test_check_specs_solve_an_admissible_step(spec):
-    from asyncbound.checks.engine import get_algorithm, get_problem, plan_lr
+    from asyncbound.checks.planning import load_algorithm, load_problem, plan_lr
 
     from asyncbound import theory
 
     assert 0.05 <= spec.lr_fraction <= 1.0
-    lr, how = plan_lr(spec, theory.get_bound(spec.bound), get_problem(spec), get_algorithm(spec.algorithm))
+    lr, how = plan_lr(spec, theory.get_bound(spec.bound), load_problem(spec), load_algorithm(spec.algorithm))
     assert lr > 0 and "admissible" in how

@@ -1,0 +1,134 @@
+"""Planning a check: the delay model and the step size, before anything runs.
+
+The step size is ``lr_fraction`` times the admissible maximum of the bound's solved side
+conditions (``eta <= expr``, and ``derived["eta_max"]``), evaluated with the run's settings and
+the staleness the run is planned for; a check that fixes ``lr`` keeps it, and a bound with no
+condition on eta gets the algorithm's default.
+
+The planned staleness is the delay model's guaranteed ``max_delay``. A backend that does not
+inject delays (its capability ``injects_delays`` is False) sees only natural asynchrony: a master
+with equally fast workers sees staleness ``p - 1``, and we plan for ``2 (p - 1)`` for room (the
+measured tau decides afterwards).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from asyncbound.checks import binding
+
+#: Fraction of the admissible maximum step used by default: well inside the side condition, so
+#: a PASS is not an accident of sitting on the boundary, yet large enough that the delay term of
+#: the bound matters (a tiny step would make every delay bound trivially true).
+LR_FRACTION = 0.5
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a check runs with: the parsed delay model (parsed once per check), the step size and
+    how it was chosen, and the algorithm's hyperparameters merged with the check's options."""
+
+    delays: object  # implementations.delays.DelayModel
+    lr: float
+    lr_rule: str
+    hparams: dict
+
+
+def load_algorithm(algorithm):
+    """A registry name -> its AlgorithmSpec; an AlgorithmSpec (a user's variant) passes through."""
+    if not isinstance(algorithm, str):
+        return algorithm
+    from asyncbound.implementations.registry import get_algorithm
+
+    return get_algorithm(algorithm)
+
+
+def load_problem(check):
+    """The check's problem, built with its options and base seed."""
+    from asyncbound.implementations.problems import get_problem
+
+    return get_problem(check.problem, seed=check.base_seed, **dict(check.problem_options))
+
+
+def parse_delay(text: str):
+    from asyncbound.implementations.delays import parse_delay as _parse
+
+    return _parse(text)
+
+
+def merged_hparams(algo, options: dict, lr: float) -> dict:
+    """The registry defaults, overridden by the check's options, with the step size ``lr``."""
+    h = dict(getattr(algo, "defaults", {}) or {})
+    h.update(options)
+    h["lr"] = lr
+    return h
+
+
+def admissible_lr(bound, values: dict) -> tuple[float, list[str]]:
+    """Largest eta allowed by the bound's solved side conditions (``eta <= expr``), evaluated
+    at ``values``; inf when no condition constrains eta. Returns (eta_max, condition texts)."""
+    import sympy as sp
+
+    eta = sp.Symbol("eta", positive=True)
+    best, texts = math.inf, []
+    exprs = []
+    derived = getattr(bound, "derived", {}) or {}
+    if "eta_max" in derived:
+        exprs.append(derived["eta_max"])
+    for c in bound.conditions:
+        if c.lhs == eta and c.rel_op in ("<=", "<"):
+            exprs.append(c.rhs)
+        elif c.rhs == eta and c.rel_op in (">=", ">"):
+            exprs.append(c.lhs)
+    for e in exprs:
+        names = {s.name for s in e.free_symbols}
+        if not names <= values.keys():
+            continue
+        try:
+            v = float(e.subs({s: values[s.name] for s in e.free_symbols}))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v) and v > 0:
+            texts.append(f"eta <= {sp.sstr(e)} = {v:.4g}")
+            best = min(best, v)
+    return best, texts
+
+
+def planned_tau(check, delays) -> int | None:
+    """The staleness the step size is solved for (see the module docstring)."""
+    from asyncbound.implementations.backends import capabilities
+
+    tau = getattr(delays, "max_delay", None)
+    if not capabilities(check.backend).injects_delays:
+        tau = max(tau or 0, 2 * (check.workers - 1))
+    return tau
+
+
+def plan_lr(check, bound, problem, algo, delays=None) -> tuple[float, str]:
+    """(step size, how it was chosen); ``delays``: the parsed delay model (parsed here if None)."""
+    default_lr = float((getattr(algo, "defaults", {}) or {}).get("lr", 0.01))
+    if check.lr is not None:
+        return float(check.lr), "given by the check"
+    delays = parse_delay(check.delay) if delays is None else delays
+    ctx = binding.RunContext(problem=problem, lr=default_lr, steps=check.steps, workers=check.workers,
+                             hparams=merged_hparams(algo, check.options, default_lr),
+                             pattern=str(getattr(algo, "pattern", "full")),
+                             delay_max=planned_tau(check, delays), overrides=check.overrides)
+    consts, _ = binding.bind(bound.symbols(), ctx)
+    eta_max, texts = admissible_lr(bound, binding.values(consts))
+    if math.isfinite(eta_max):
+        return check.lr_fraction * eta_max, f"{check.lr_fraction:g} x admissible max ({'; '.join(texts)})"
+    return default_lr, "algorithm default (no side condition on eta)"
+
+
+def plan(check, bound, problem, algo, delays=None) -> Plan:
+    """Parse the delay model once (unless given) and plan the step size."""
+    delays = parse_delay(check.delay) if delays is None else delays
+    lr, rule = plan_lr(check, bound, problem, algo, delays)
+    return fixed_plan(check, algo, lr, rule, delays)
+
+
+def fixed_plan(check, algo, lr: float, lr_rule: str, delays) -> Plan:
+    """A plan whose step size the caller chose (the studies choose theirs by their own rule)."""
+    return Plan(delays=delays, lr=lr, lr_rule=lr_rule, hparams=merged_hparams(algo, check.options, lr))
