@@ -317,7 +317,8 @@ def evaluate_trace(spec: CheckSpec, bound, problem, algo, trace, lr: float, alph
     ctx = binding.RunContext(problem=problem, lr=lr, steps=spec.steps, workers=spec.workers,
                              hparams=hparams_of(algo, spec, lr), pattern=pattern_of(algo),
                              delay_max=getattr(delays, "max_delay", None), df=df, x0=x0,
-                             F0_samples=F0s, overrides=spec.overrides)
+                             F0_samples=F0s, overrides=spec.overrides,
+                             assumptions=tuple(a.key for a in bound.assumptions))
     names = bound.symbols() - binding.UNBINDABLE
     consts, missing = binding.bind(names | metrics.extra_symbols(bound), ctx)
     missing = [m for m in missing if m in names]
