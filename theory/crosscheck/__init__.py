@@ -116,7 +116,7 @@ def solve_point(bound, case, cfg: dict) -> Point:
         worst = primal = math.inf
     if case.square_root:  # the bound is on a norm, the PEP on its square
         worst, primal = math.sqrt(max(worst, 0.0)), math.sqrt(max(primal, 0.0))
-        acc = math.sqrt(acc)
+        acc = abs(worst - primal)
     if b > 0:
         ratio = worst / b
     else:
@@ -174,6 +174,28 @@ def crosscheck(keys=None, grid: str = "quick") -> list[Summary]:
     return [crosscheck_bound(b, grid) for b in bounds]
 
 
+def table_text(summaries) -> str:
+    """Plain-text table of ``crosscheck`` results, with the witness of every failure."""
+    lines = [f"{'bound':38s} {'status':18s} {'worst/bound':>11s} {'SDPs':>5s} {'time':>7s}"]
+    for s in summaries:
+        ratio = "-" if s.worst is None else f"{s.worst.ratio:.4f}"
+        lines.append(f"{s.key:38s} {s.status:18s} {ratio:>11s} {s.n_sdp:5d} {s.seconds:6.1f}s")
+        if s.worst is None:
+            lines.append(f"    {s.reason}")
+        else:
+            lines.append(f"    worst at {_describe(s.worst.config)}")
+        for p in s.failures[:3]:
+            fv = ", ".join("-" if v is None else f"{v:.4g}" for v in p.f_values)
+            gn = ", ".join("-" if v is None else f"{v:.4g}" for v in p.grad_norms)
+            lines.append(f"    FAIL {_describe(p.config)}: worst {p.primal:.6g} > bound "
+                         f"{p.bound:.6g} (ratio {p.ratio:.4f}); witness f(x_k) - f* = [{fv}], "
+                         f"||grad f(x_k)|| = [{gn}]")
+    if summaries and summaries[0].grid:
+        lines.append(f"grid: {summaries[0].grid}; tolerance: ratio > 1 + {RTOL:g} beyond the "
+                     "solver accuracy |dual - primal|")
+    return "\n".join(lines)
+
+
 def status(key: str) -> dict:
     """The stored cross-check status of ``key`` (``results.STORED``), for ``theory show`` and
     the report: {"status", "text"}; never needs the extra."""
@@ -181,8 +203,11 @@ def status(key: str) -> dict:
 
     row = STORED["bounds"].get(key)
     if row is None:
-        from asyncbound.theory.crosscheck.cases import NOT_CROSSCHECKABLE
+        from asyncbound.theory.crosscheck.cases import NOT_CROSSCHECKABLE, cases
 
+        if key in cases():
+            return {"status": "NOT_RUN", "text": "cross-checkable, not in the stored table yet "
+                                                 "(asyncbound theory crosscheck KEY)"}
         why = NOT_CROSSCHECKABLE.get(key) or _why_not(theory.get_bound(key))
         return {"status": "NOT_CROSSCHECKABLE", "text": f"not cross-checkable: {why}"}
     text = (f"{row['status']} on the {STORED['grid_name']} grid ({STORED['date']}, {row['n_sdp']} "
