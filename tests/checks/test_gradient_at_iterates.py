@@ -63,6 +63,8 @@ def test_m_over_every_iterate_gives_a_claim_the_bound_supports(trap):
     rec = run_check(_spec())
     assert rec["constants"]["M"]["value"] == pytest.approx(0.6)  # |f'(x_5)|, not |f'(x_0)|
     assert rec["verdict"] == "PASS" and rec["ratio"] < 1
+    # the record carries the bound's PEP cross-check status next to its provenance
+    assert rec["bound"]["crosscheck"]["status"] in {"VALID", "NOT_RUN"}
 
 
 def test_old_estimator_makes_the_engine_blame_a_correct_algorithm(trap, monkeypatch):
