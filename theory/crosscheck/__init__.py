@@ -68,18 +68,19 @@ class Point:
 @dataclass
 class Summary:
     key: str
-    status: str  # VALID | INVALID | NOT_CROSSCHECKABLE
+    status: str  # VALID | INVALID | NOT_CROSSCHECKABLE | UNSOLVED
     reason: str
     grid: str = ""
     n_sdp: int = 0
     seconds: float = 0.0
     worst: Point | None = None  # the configuration of the largest ratio
     failures: list = field(default_factory=list)
+    unsolved: int = 0  # PEPs no solver solved (reported, never counted as valid)
 
     def as_dict(self) -> dict:
         w = self.worst
         return {"key": self.key, "status": self.status, "reason": self.reason, "grid": self.grid,
-                "n_sdp": self.n_sdp, "seconds": round(self.seconds, 2),
+                "n_sdp": self.n_sdp, "unsolved": self.unsolved, "seconds": round(self.seconds, 2),
                 "worst_ratio": None if w is None else w.ratio,
                 "worst_at": None if w is None else _describe(w.config),
                 "failures": [{"config": _describe(p.config), "ratio": p.ratio, "worst": p.primal,
@@ -108,9 +109,14 @@ def solve_point(bound, case, cfg: dict) -> Point:
 
     kw, vals = cases.pep_arguments(bound, case, cfg)
     t0 = time.perf_counter()
-    sol = pep.delayed_gd(**kw)
-    secs = time.perf_counter() - t0
     b = cases.bound_value(bound, vals)
+    try:
+        sol = pep.delayed_gd(**kw)
+    except pep.SolverFailed as exc:
+        log.warning("%s: %s at %s", bound.key, exc, _describe(cfg))
+        return Point(config=cfg, worst=math.nan, primal=math.nan, bound=b, ratio=math.nan,
+                     accuracy=math.inf, seconds=time.perf_counter() - t0, invalid=False)
+    secs = time.perf_counter() - t0
     worst, primal, acc = sol.dual, sol.primal, sol.accuracy
     if worst is None:  # unbounded worst case: the bound cannot hold
         worst = primal = math.inf
@@ -140,14 +146,23 @@ def crosscheck_bound(bound, grid: str = "quick", configs=None) -> Summary:
     t0 = time.perf_counter()
     points = [solve_point(bound, case, cfg)
               for cfg in (configs if configs is not None else cases.configurations(case, grid))]
-    worst = max(points, key=lambda p: p.ratio)
-    failures = [p for p in points if p.invalid]
+    solved = [p for p in points if not math.isnan(p.ratio)]
+    unsolved = len(points) - len(solved)
+    worst = max(solved, key=lambda p: p.ratio) if solved else None
+    failures = [p for p in solved if p.invalid]
+    if worst is None:
+        return Summary(bound.key, "UNSOLVED", f"no solver solved any of {len(points)} PEPs",
+                       grid=grid_text(grid), n_sdp=len(points))
     status = "INVALID" if failures else "VALID"
     reason = (f"worst/bound = {worst.ratio:.4f} at {_describe(worst.config)}; "
               f"{len(failures)} of {len(points)} configurations above the bound" if failures else
-              f"worst/bound <= {worst.ratio:.4f} on {len(points)} configurations ({case.note})")
-    return Summary(bound.key, status, reason, grid=grid_text(grid), n_sdp=len(points),
-                   seconds=time.perf_counter() - t0, worst=worst, failures=failures)
+              f"worst/bound <= {worst.ratio:.4f} on {len(solved)} configurations ({case.note})")
+    if unsolved:
+        reason += f"; {unsolved} PEPs unsolved by every solver (not counted)"
+    log.info("%s: %s", bound.key, reason)
+    return Summary(bound.key, status, reason, grid=grid_text(grid), n_sdp=len(solved),
+                   seconds=time.perf_counter() - t0, worst=worst, failures=failures,
+                   unsolved=unsolved)
 
 
 def _why_not(bound) -> str:

@@ -24,7 +24,7 @@ ETA_FRACTIONS = (1.0, 0.5)
 #: for K <= ADVERSARIAL_K_MAX
 GRIDS = {
     "quick": dict(K=(3, 6), tau=(0, 2, 4), adversarial_K_max=3),
-    "full": dict(K=(2, 3, 5, 10, 20), tau=(0, 1, 2, 3, 4), adversarial_K_max=4),
+    "full": dict(K=(2, 3, 5, 10, 20), tau=(0, 1, 2, 4), adversarial_K_max=4),
 }
 
 

@@ -61,6 +61,15 @@ class PepSolution:
         return abs(self.dual - self.primal)
 
 
+#: SDP solvers in order of preference (both open source, both installed with cvxpy's extra);
+#: SCS, first-order, is the fallback when Clarabel's interior point fails to converge
+SOLVERS = (("CLARABEL", {}), ("SCS", {"eps": 1e-9, "max_iters": 200_000}))
+
+
+class SolverFailed(RuntimeError):
+    """No solver returned a solution for this PEP."""
+
+
 def _pepit():
     import cvxpy  # noqa: F401  (fail here, not inside PEPit, when the extra is absent)
     import PEPit
@@ -72,13 +81,22 @@ def _pepit():
 def _solve(problem) -> tuple[float | None, float | None]:
     import cvxpy as cp
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        # Clarabel's "inaccurate" status still returns both values; |dual - primal| is then
-        # reported as the accuracy and enters the tolerance
-        dual = problem.solve(wrapper="cvxpy", solver=cp.CLARABEL, verbose=0)
-    for w in caught:
-        log.debug("solver: %s", w.message)
+    dual = None
+    for solver, opts in SOLVERS:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # an "inaccurate" status still returns both values; |dual - primal| is then
+            # reported as the accuracy and enters the tolerance
+            try:
+                dual = problem.solve(wrapper="cvxpy", solver=getattr(cp, solver), verbose=0, **opts)
+            except cp.error.SolverError as exc:
+                log.info("solver %s failed (%s); trying the next one", solver, exc)
+                continue
+        for w in caught:
+            log.debug("solver %s: %s", solver, w.message)
+        break
+    else:
+        raise SolverFailed("every solver failed: " + ", ".join(s for s, _ in SOLVERS))
     if dual is None:
         return None, None
     return float(dual), float(problem.objective.eval())
