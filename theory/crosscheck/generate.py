@@ -29,6 +29,17 @@ REMARKS = {
 }
 
 
+def markdown_table(stored: dict) -> str:
+    """The README's table of the stored results."""
+    lines = ["| bound | status | worst case / bound | where | SDPs | time |", "|---|---|---|---|---|---|"]
+    for key, r in stored["bounds"].items():
+        lines.append(f"| `{key}` | {r['status']} | {r['worst_ratio']:.4f} | {r['worst_at']} | "
+                     f"{r['n_sdp']} | {r['seconds']:.0f} s |")
+    lines.append(f"\nGrid ({stored['grid_name']}, {stored['date']}; {stored['software']}): "
+                 f"{stored['grid']}.")
+    return "\n".join(lines)
+
+
 def _one(key: str, grid: str):
     from asyncbound import theory
 
@@ -40,7 +51,14 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--grid", default="full")
     ap.add_argument("--jobs", type=int, default=1, help="bounds solved in parallel processes")
+    ap.add_argument("--markdown", action="store_true",
+                    help="only print the stored table as markdown (for the README)")
     args = ap.parse_args(argv)
+    if args.markdown:
+        from asyncbound.theory.crosscheck.results import STORED
+
+        print(markdown_table(STORED))
+        return 0
     if args.jobs < 1:
         ap.error(f"--jobs must be >= 1, got {args.jobs}")
     logging.basicConfig(level=logging.INFO)

@@ -52,7 +52,8 @@ so every A_j-coefficient is <= 0 and, with sum_k q^{K-1-k} <= 1/(eta mu),
 
 Exact worst cases (performance estimation, ``theory.crosscheck``, sigma = 0, L = 1). Theorem NC:
 valid on the grid; the worst case reaches the bound exactly at tau = 0, eta = 1/L (average over
-x_0..x_{K-1}) and stays below it with delays (0.70 of it at eta_max, tau = 4). The delay term of
+x_0..x_{K-1}) and stays below it with delays (at eta_max and tau_k = min(tau, k): 0.70 of it at
+tau = 1, 0.61 at tau = 4, K = 20). The delay term of
 its step condition has slack: with it halved (L eta + L^2 eta^2 tau^2 <= 1) the deterministic bound
 still holds on every tested configuration (ratio -> 0.9999 at tau = 1, K = 20), with it dropped
 (eta <= 1/L) it fails by 2x to 96x (tests/theory/test_crosscheck.py). Theorem SC: valid but LOOSE
