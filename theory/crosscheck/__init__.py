@@ -76,6 +76,7 @@ class Summary:
     worst: Point | None = None  # the configuration of the largest ratio
     failures: list = field(default_factory=list)
     unsolved: int = 0  # PEPs no solver solved (reported, never counted as valid)
+    max_accuracy: float = 0.0  # largest |dual - primal| over the solved PEPs
 
     def as_dict(self) -> dict:
         w = self.worst
@@ -83,6 +84,8 @@ class Summary:
                 "n_sdp": self.n_sdp, "unsolved": self.unsolved, "seconds": round(self.seconds, 2),
                 "worst_ratio": None if w is None else w.ratio,
                 "worst_at": None if w is None else _describe(w.config),
+                "worst_accuracy": None if w is None else w.accuracy,
+                "max_accuracy": self.max_accuracy,
                 "failures": [{"config": _describe(p.config), "ratio": p.ratio, "worst": p.primal,
                               "bound": p.bound, "f_minus_fstar": p.f_values,
                               "grad_norm": p.grad_norms} for p in self.failures]}
@@ -162,7 +165,7 @@ def crosscheck_bound(bound, grid: str = "quick", configs=None) -> Summary:
     log.info("%s: %s", bound.key, reason)
     return Summary(bound.key, status, reason, grid=grid_text(grid), n_sdp=len(solved),
                    seconds=time.perf_counter() - t0, worst=worst, failures=failures,
-                   unsolved=unsolved)
+                   unsolved=unsolved, max_accuracy=max(p.accuracy for p in solved))
 
 
 def _why_not(bound) -> str:
@@ -198,7 +201,8 @@ def table_text(summaries) -> str:
         if s.worst is None:
             lines.append(f"    {s.reason}")
         else:
-            lines.append(f"    worst at {_describe(s.worst.config)}")
+            lines.append(f"    worst at {_describe(s.worst.config)} (solver accuracy "
+                         f"|dual - primal| = {s.worst.accuracy:.1e})")
         for p in s.failures[:3]:
             fv = ", ".join("-" if v is None else f"{v:.4g}" for v in p.f_values)
             gn = ", ".join("-" if v is None else f"{v:.4g}" for v in p.grad_norms)

@@ -31,10 +31,12 @@ REMARKS = {
 
 def markdown_table(stored: dict) -> str:
     """The README's table of the stored results."""
-    lines = ["| bound | status | worst case / bound | where | SDPs | time |", "|---|---|---|---|---|---|"]
+    lines = ["| bound | status | worst case / bound | where | SDPs | max solver gap | time |",
+             "|---|---|---|---|---|---|---|"]
     for key, r in stored["bounds"].items():
+        gap = r.get("max_solver_gap")
         lines.append(f"| `{key}` | {r['status']} | {r['worst_ratio']:.4f} | {r['worst_at']} | "
-                     f"{r['n_sdp']} | {r['seconds']:.0f} s |")
+                     f"{r['n_sdp']} | {'-' if gap is None else f'{gap:.0e}'} | {r['seconds']:.0f} s |")
     lines.append(f"\nGrid ({stored['grid_name']}, {stored['date']}; {stored['software']}): "
                  f"{stored['grid']}.")
     return "\n".join(lines)
@@ -73,6 +75,7 @@ def main(argv=None) -> int:
         d = s.as_dict()
         rows[s.key] = {"status": d["status"], "worst_ratio": round(d["worst_ratio"], 4),
                        "worst_at": d["worst_at"], "n_sdp": d["n_sdp"], "unsolved": d["unsolved"],
+                       "max_solver_gap": float(f"{d['max_accuracy']:.1e}"),
                        "seconds": d["seconds"], "remark": REMARKS.get(s.key, "")}
         logging.info("%s %s %.4f (%d SDPs, %.1f s)", s.key, s.status, d["worst_ratio"],
                      d["n_sdp"], d["seconds"])
