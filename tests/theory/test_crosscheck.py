@@ -140,3 +140,15 @@ def test_unknown_key_is_a_value_error():
         pytest.skip("without the extra the call stops at the install hint")
     with pytest.raises(ValueError, match="nope/nothing"):
         crosscheck.crosscheck(["nope/nothing"])
+
+
+def test_stored_row_is_what_show_and_the_report_say(monkeypatch):
+    from asyncbound.theory.crosscheck.generate import markdown_table
+
+    row = {"status": "VALID", "worst_ratio": 0.7, "worst_at": "K=20, tau=1", "n_sdp": 144,
+           "unsolved": 0, "max_solver_gap": 1e-8, "seconds": 80.0, "remark": "a remark"}
+    monkeypatch.setitem(crosscheck.STORED["bounds"], "classic_delayed_sgd/nonconvex", row)
+    st = crosscheck.status("classic_delayed_sgd/nonconvex")
+    assert st["status"] == "VALID" and "<= 0.700" in st["text"] and "a remark" in st["text"]
+    table = markdown_table(crosscheck.STORED)
+    assert "| `classic_delayed_sgd/nonconvex` | VALID | 0.7000 | K=20, tau=1 | 144 | 1e-08 | 80 s |" in table
