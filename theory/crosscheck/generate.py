@@ -79,7 +79,7 @@ def main(argv=None) -> int:
                        "seconds": d["seconds"], "remark": REMARKS.get(s.key, "")}
         logging.info("%s %s %.4f (%d SDPs, %.1f s)", s.key, s.status, d["worst_ratio"],
                      d["n_sdp"], d["seconds"])
-    soft = ", ".join(f"{p} {metadata.version(p)}" for p in ("pepit", "cvxpy", "clarabel"))
+    soft = ", ".join(f"{p} {metadata.version(p)}" for p in ("pepit", "cvxpy", "clarabel", "scs"))
     stored = {"date": datetime.date.today().isoformat(), "grid_name": args.grid,
               "grid": grid_text(args.grid), "software": soft, "bounds": rows}
     path = Path(__file__).with_name("results.py")
