@@ -1,14 +1,14 @@
 r"""Which PEP cross-checks each derived bound, on which grid (a capability table, not branches).
 
-Every derived bound with a deterministic specialisation (sigma = 0) is listed in ``CASES``;
+Every derived bound with a deterministic specialisation (sigma = 0) is listed by ``cases()``;
 ``NOT_CROSSCHECKABLE`` says why the others are not. A case turns one grid point (K, delay
 sequence, step fraction, constants) into the keyword arguments of ``pep.delayed_gd`` and the
 values at which the *registered* sympy expression is evaluated, so a wrong registered formula is
 caught, not a copy of it.
 
-Scale: L = 1 and F0 = 1 (or r0_sq = 1); the ratios of the non-convex bounds are invariant under
-f -> c f, x -> s x with L fixed, so the remaining dimensionless constants (M^2 / (L F0), mu / L,
-B) are the grid axes.
+Scale: L = 1 and F0 = 1 (or r0_sq = 1). f -> c f with x -> sqrt(c) x keeps L and multiplies F0,
+every squared gradient and every squared distance by c, so worst/bound does not depend on the
+common scale; what remains (M^2 / (L F0), B, mu / L) are the grid axes.
 """
 
 from __future__ import annotations
@@ -34,12 +34,11 @@ class Case:
     cls: str  # "smooth" | "strongly_convex"
     metrics: tuple  # pep.delayed_gd metrics the registered expression bounds
     default_eta_max: object  # used only when the bound states no step limit (sympy, in L, mu, tau)
-    extra: tuple  # grid axes beyond K, tau, eta: tuples of (name, value) dicts
+    extra: tuple  # grid axes beyond K, tau, eta: one dict of constants per grid point
     note: str
     square_root: bool = False  # the bound is on a norm and the PEP on its square
     #: ||grad f(x_t)|| <= M at every iterate, not only at the evaluated (delayed) gradients
     m_at_iterates: bool = False
-
 
 
 def step_limit(bound, case: Case):
@@ -146,5 +145,6 @@ def pep_arguments(bound, case: Case, cfg: dict, L: float = 1.0) -> tuple[dict, d
 
 
 def bound_value(bound, vals: dict) -> float:
-    """The registered expression at ``vals`` (squared when the PEP measures a squared norm)."""
+    """The registered expression at ``vals`` (``square_root`` cases compare it with the square
+    root of the PEP's worst case)."""
     return float(bound.evaluate(**{k: vals[k] for k in bound.expr_symbols()}))
