@@ -40,8 +40,10 @@ The bound on grad f at the iterates is essential (issue 18): delayed GD may eval
 grad f(x_0) while its iterates walk to where the gradient is (1 + k) M. On the 1-D L-smooth f with
 f' = 0.1 + x (x > 0), 0.1 - x on [-0.5, 0], 0.6 + (x + 0.5) below, x_0 = 0, L = eta = 1, tau_k =
 min(4, k), K = 5, every evaluated gradient is M = 0.1 while (1/K) sum_{k=1..5} f'(x_k)^2 = 0.18 >
-0.125 = the bound with M = 0.1; the exact worst case (theory.crosscheck, PEP) is 1.32x the bound
-with M over evaluated gradients only, <= 0.79x with M over every iterate. The checks therefore
+0.125 = the bound with M = 0.1 (F0 = 0.355 = f(0) - inf f). The exact worst case at this
+configuration (theory.crosscheck, PEP) is this very function, 1.44x the bound, when M bounds the
+evaluated gradients only; with M over every iterate the bound holds on the whole grid (worst
+case <= 0.79x the bound). The checks therefore
 measure M as sqrt(max_t mean over seeds of max(|g_t|^2, |grad f(x_{t+1})|^2)), which needs the
 full gradient at every update (eval_every = 1; otherwise M is not bound and the check makes no
 claim). If only the evaluated gradients are bounded, |grad f(x_t)| <= |grad f(v_t)| + L|x_t - v_t|
