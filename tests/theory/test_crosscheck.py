@@ -152,3 +152,17 @@ def test_stored_row_is_what_show_and_the_report_say(monkeypatch):
     assert st["status"] == "VALID" and "<= 0.700" in st["text"] and "a remark" in st["text"]
     table = markdown_table(crosscheck.STORED)
     assert "| `classic_delayed_sgd/nonconvex` | VALID | 0.7000 | K=20, tau=1 | 144 | 1e-08 | 80 s |" in table
+
+
+@pytest.mark.pep
+def test_corrected_nonconvex_m_for_evaluated_gradients_only_holds():
+    """The alternative in nadiradze2021's docstring: with M over evaluated gradients only, the
+    bound plus (1 + 1/K) L^2 eta^2 B^2 holds (not registered; the toolkit measures M at every
+    iterate instead)."""
+    bound = theory.get_bound("nadiradze2021/nonconvex_M")
+    L, eta, B, K = (SYMBOLS[n] for n in ("L", "eta", "B", "K"))
+    corrected = dataclasses.replace(bound, expr=bound.expr + (1 + 1 / K) * L**2 * eta**2 * B**2)
+    old = dataclasses.replace(cases.cases()[bound.key], m_at_iterates=False)
+    configs = [_trap_config()] + _configs(old, K=3, taus=(2,), kinds=("capped", "adversarial"))[:6]
+    s = crosscheck.crosscheck_bound(corrected, configs=configs)
+    assert s.status == "VALID", s.reason
