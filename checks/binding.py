@@ -55,6 +55,19 @@ class RunContext:
     x0: np.ndarray | None = None  # (S, d) starting points, when known
     F0_samples: np.ndarray | None = None  # per-seed f(x0) - f*, when known
     overrides: dict = field(default_factory=dict)
+    #: keys of the bound's assumptions: they choose the estimator of a measured constant
+    assumptions: tuple = ()
+
+
+#: estimator of M by scope (does the assumption bound ||grad f|| at every iterate?) -> (fn, how)
+M_ESTIMATORS = {
+    False: (measure.grad_second_moment,
+            "sqrt of max_t mean over seeds of ||g_t||^2 at the evaluated gradients "
+            "(not certified on this problem)"),
+    True: (measure.grad_second_moment_at_iterates,
+           "sqrt of max_t mean over seeds of max(||g_t||^2, ||grad f(x_{t+1})||^2): every "
+           "evaluated gradient and every iterate (not certified on this problem)"),
+}
 
 
 def _hp(h: dict, *names, default=None):
@@ -169,10 +182,13 @@ def _measured(ctx: RunContext, bound_names: set[str], have: dict) -> dict[str, C
                                 "sqrt(max_t mean over seeds of ||x_t - v_t||^2) / eta (empirical elastic "
                                 "constant, squared form; >= the norm form)")
     if "M" in bound_names and "M" not in have:
-        m2 = measure.grad_second_moment(df)["M2_max"]
+        # the estimator is the one of the assumption that binds M (issue 18): at the evaluated
+        # gradients only, or at every iterate as well
+        at_iterates = "gradient_bounded_at_iterates" in ctx.assumptions
+        est, how = M_ESTIMATORS[at_iterates]
+        m2 = est(df)["M2_max"]
         if not math.isnan(m2):  # +inf on a diverging run: the bound is then vacuous, and says so
-            out["M"] = Constant(math.sqrt(m2), "measured",
-                                "sqrt of max_t mean over seeds of ||g_t||^2 (not certified on this problem)")
+            out["M"] = Constant(math.sqrt(m2), "measured", how)
     if "sigma" in bound_names and "sigma" not in have:
         s2 = measure.grad_noise_variance(df)
         if math.isfinite(s2):

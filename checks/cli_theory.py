@@ -26,6 +26,17 @@ def register(subparsers) -> None:
     p_show.add_argument("--no-derive", action="store_true",
                         help="skip the symbolic derivations (faster)")
     p_show.set_defaults(handler=_show)
+    p_cc = sub.add_parser(
+        "crosscheck", help="exact worst cases (PEP) of the derived bounds vs their expressions",
+        description="For every derived bound with a deterministic specialisation (sigma = 0), "
+                    "solve the performance-estimation SDP of its algorithm and metric on a grid "
+                    "and report worst case / bound; exit 1 if a bound is exceeded. Needs the "
+                    "extra asyncbound[pep].")
+    p_cc.add_argument("keys", nargs="*", metavar="KEY", help="bound keys (default: all derived)")
+    p_cc.add_argument("--grid", choices=("quick", "full"), default="quick",
+                      help="quick: seconds per bound; full: the grid of the stored table")
+    p_cc.add_argument("--json", action="store_true", help="machine-readable output")
+    p_cc.set_defaults(handler=_crosscheck)
     p.set_defaults(handler=_usage(p))
 
 
@@ -61,6 +72,23 @@ def _list(args) -> int:
     return 0
 
 
+def _crosscheck(args) -> int:
+    from asyncbound.theory import crosscheck
+
+    hint = crosscheck.missing_extra()
+    if hint:
+        raise UsageError(hint)
+    try:
+        summaries = crosscheck.crosscheck(args.keys or None, grid=args.grid)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps([s.as_dict() for s in summaries], indent=2))
+    else:
+        print(crosscheck.table_text(summaries))
+    return 1 if any(s.status == "INVALID" for s in summaries) else 0
+
+
 def _show(args) -> int:
     from asyncbound.theory.derivations import derived_quantities
 
@@ -72,6 +100,9 @@ def _show(args) -> int:
         raise UsageError(str(exc)) from None
     data = bound.to_dict()
     data["derived"] = {} if args.no_derive else derived_quantities(bound)
+    from asyncbound.theory.crosscheck import status as crosscheck_status
+
+    data["crosscheck"] = crosscheck_status(bound.key)
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
@@ -88,6 +119,7 @@ def _show(args) -> int:
         *[f"  - {c['text']}" for c in data["conditions"]],
         f"source: {src['cite']}",
         f"  {src['authors']}: {src['title']} ({src['url']})",
+        f"cross-check: {data['crosscheck']['text']}",
         f"notes: {bound.notes}",
     ]
     if data["derived"]:

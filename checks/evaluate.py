@@ -93,7 +93,8 @@ def evaluate_trace(check, bound, problem, trace, plan, alpha: float) -> dict:
     ctx = binding.RunContext(problem=problem, lr=plan.lr, steps=check.steps, workers=check.workers,
                              hparams=plan.hparams, pattern=pattern,
                              delay_max=getattr(plan.delays, "max_delay", None), df=df, x0=trace.x0,
-                             F0_samples=initial_gap(trace, problem), overrides=check.overrides)
+                             F0_samples=initial_gap(trace, problem), overrides=check.overrides,
+                             assumptions=tuple(a.key for a in bound.assumptions))
     names = bound.symbols() - binding.UNBINDABLE
     consts, missing = binding.bind(names | binding.system_symbols(bound), ctx)
     missing = [m for m in missing if m in names]

@@ -155,6 +155,24 @@ def grad_second_moment(df) -> dict:
         return {"M2_max": float(np.nanmax(per_t)), "M2_mean": float(np.nanmean(per_t))}
 
 
+def grad_second_moment_at_iterates(df) -> dict:
+    """M^2 over every iterate and every evaluated gradient (assumption
+    ``gradient_bounded_at_iterates``): max_t of the mean over seeds of max(||g_t||^2,
+    ||grad f(x_{t+1})||^2). The trace's ``grad_norm_sq`` at update t is the full gradient at
+    the iterate after it, x_{t+1}; x_0 is covered by g_0, read at x_0 (no update precedes it).
+    NaN unless ``grad_norm_sq`` is recorded at every update (``eval_every = 1``): an iterate
+    never evaluated cannot be bounded from the trace.
+    """
+    df = as_frame(df)
+    if any(c not in df or df[c].isna().any() for c in ("sgrad_norm_sq", "grad_norm_sq")):
+        return {"M2_max": math.nan, "complete": False}
+    g, _ = _fast_matrix(df, "sgrad_norm_sq")
+    full, _ = _fast_matrix(df, "grad_norm_sq")
+    with np.errstate(invalid="ignore", over="ignore"):
+        per_t = np.maximum(np.mean(g, axis=0), np.mean(full, axis=0))
+        return {"M2_max": float(np.max(per_t)), "complete": True}
+
+
 def grad_noise_variance(df) -> float:
     """sigma^2 estimate: E||g||^2 - ||grad f||^2 at matching evaluated updates.
 

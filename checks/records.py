@@ -68,7 +68,18 @@ def bound_record(bound) -> dict:
         "statement": d.get("statement"),
         "source": src.get("cite") if isinstance(src, dict) else src,
         "source_detail": src, "notes": d.get("notes"),
+        "crosscheck": _crosscheck_status(bound.key),
     }
+
+
+def _crosscheck_status(key: str) -> dict | None:
+    """The stored PEP cross-check status of a registered bound (theory.crosscheck), or None."""
+    from asyncbound.theory.crosscheck import status
+
+    try:
+        return status(key)
+    except ValueError:  # a bound object that is not registered (a user's variant)
+        return None
 
 
 def base_record(check, bound, lr, lr_rule) -> dict:

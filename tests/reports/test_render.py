@@ -33,6 +33,10 @@ def test_sections_show_theorem_constants_conditions_counterexample(report_html):
     assert "0fc5452d1c0ffee" in report_html and "AMD EPYC" in report_html  # reproducibility header
 
 
+def test_theorem_section_gives_the_cross_check_status(report_html):
+    assert "Exact worst case (PEP cross-check): VALID on the full grid" in report_html
+
+
 def test_every_expected_figure_is_inline_svg(report_html):
     n_svg = report_html.count("<svg ")
     # series x5, sweep x2, staleness x4 (2 from records, 2 from traces... see fixtures), speed-up x1,

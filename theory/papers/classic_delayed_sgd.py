@@ -50,6 +50,22 @@ so every A_j-coefficient is <= 0 and, with sum_k q^{K-1-k} <= 1/(eta mu),
   E f(x_K) - f* <= (1 - eta mu)^K F0 + L eta sigma^2 (1 + 2 L eta tau) / (2 mu).
 (metric ``final_gap``). tau = 0 gives the textbook (1 - eta mu)^K F0 + L eta sigma^2/(2 mu).
 
+Exact worst cases (performance estimation, ``theory.crosscheck``, sigma = 0, L = 1). Theorem NC:
+valid on the grid; the worst case reaches the bound exactly at tau = 0, eta = 1/L (average over
+x_0..x_{K-1}) and stays below it with delays (at eta_max and tau_k = min(tau, k): 0.70 of it at
+tau = 1, 0.61 at tau = 4, K = 20). The delay term of
+its step condition has slack: with it halved (L eta + L^2 eta^2 tau^2 <= 1) the deterministic bound
+still holds on every tested configuration (ratio -> 0.9999 at tau = 1, K = 20), with it dropped
+(eta <= 1/L) it fails by 2x to 96x (tests/theory/test_crosscheck.py). Theorem SC: valid but LOOSE
+IN THE RATE. The exact worst case of f(x_K) - f* is (1 - eta mu)^(2K) F0 at tau = 0 (the known
+exact rate of gradient descent on smooth strongly convex functions for eta <= 1/L) and stays below
+(1 - eta mu)^(2K) F0 with delays tau_k = min(tau, k), eta = 1/(4 L (tau + 1)) (K <= 10, tau <= 4,
+mu/L in {0.1, 0.5}: worst / (1 - eta mu)^(2K) between 0.93 and 1.000), whereas the bound decays
+like (1 - eta mu)^K: a factor (1 - eta mu)^(-K) loose (e.g. 1.53 at mu = L/2, tau = 2, K = 10;
+exponentially in K). The proof uses only PL, which loses the square; a bound with the doubled
+exponent for tau > 0 would need strong convexity in the distance recursion and is NOT derived here
+(observed on the grid only; no claim is registered for it).
+
 Deviation from the literature: these are our derivations in the style of Lian et al. (NeurIPS 2015,
 arXiv:1506.08272) and Stich & Karimireddy (JMLR 2020, arXiv:1909.05350); their constants differ.
 Provenance DERIVED: nothing here is attributed to a paper.
