@@ -59,6 +59,9 @@ class CheckSpec:
     #: other bounds that this check's measurement decides as well (the same finite-run proxy);
     #: the suite runs such a measurement once instead of once per bound (see suite.SAME_MEASUREMENT)
     also_checks: tuple = ()
+    #: the check kind (CONTRACTS §9 ``test``): "bound" (this module), "conformance" or "lemma"
+    #: (``checks.exact``; ``bound`` then names the kind); "study" is a bound spec with ``study``
+    test: str = "bound"
 
     @property
     def algorithm_name(self) -> str:
@@ -288,7 +291,8 @@ def bound_record(bound) -> dict:
 def _base_record(spec: CheckSpec, bound, lr, lr_how) -> dict:
     cfg = spec.config()
     cfg.update({"lr": lr, "lr_rule": lr_how, "seeds": spec.seeds})
-    return {"check_id": spec.check_id, "algorithm": spec.algorithm_name, "backend": spec.backend,
+    return {"check_id": spec.check_id, "test": "bound", "algorithm": spec.algorithm_name,
+            "implements": getattr(spec.algorithm, "implements", None), "backend": spec.backend,
             "problem": spec.problem, "workers": spec.workers, "bound": bound_record(bound),
             "config": cfg, "counterexample": None}
 
@@ -409,11 +413,18 @@ def run_check(spec: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
     from asyncbound import theory
 
     t0 = time.perf_counter()
+    if spec.test != "bound":
+        from asyncbound.checks.exact import EXACT_TESTS, run_exact_check
+
+        if spec.test not in EXACT_TESTS:
+            raise ValueError(f"CheckSpec.test must be 'bound' or one of {EXACT_TESTS}, got {spec.test!r}")
+        return run_exact_check(spec, alpha)
     bound = theory.get_bound(spec.bound)
     if spec.study:
         from asyncbound.checks import studies
 
         rec = studies.run_study(spec, bound, alpha)
+        rec.setdefault("test", "study")
         rec["duration_s"] = time.perf_counter() - t0
         return rec
     algo = get_algorithm(spec.algorithm)

@@ -156,7 +156,31 @@ def build_suite(name: str = "quick", *, backends=("reference",), workers: int = 
                                       backend="reference", workers=workers))
         if include_studies:
             specs.extend(studies_for(name, workers=workers))
+    if "reference" in backends:
+        specs.extend(exact_specs([a.name if algorithms is None else a for a in chosen], name,
+                                 workers=workers))
     return specs
+
+
+def exact_specs(algos, suite: str = "quick", *, workers: int = 4) -> list[CheckSpec]:
+    """The exact checks (issue 11): lemma checks for every algorithm (each checks the lemmas
+    that apply to it, ``checks.lemmas.applicable``), conformance for every algorithm that says
+    which registered algorithm it ``implements``. ``full`` checks more updates and seeds (more
+    places for a bug to show; there is no interval to tighten)."""
+    from asyncbound.checks.exact import EXACT_SEEDS, EXACT_STEPS, exact_spec
+
+    mult = 1 if suite == "quick" else 3
+    size = dict(steps=EXACT_STEPS * mult, seeds=EXACT_SEEDS * (1 if suite == "quick" else 2))
+    algos_by_name = _algorithms()
+    out = []
+    for test in ("lemma", "conformance"):
+        for a in algos:
+            spec = algos_by_name.get(a) if isinstance(a, str) else a
+            if test == "conformance" and not getattr(spec, "implements", None):
+                continue
+            delay = "none" if _pattern(a) == "sync" else "uniform:4"
+            out.append(exact_spec(a, test, workers=workers, delay=delay, **size))
+    return out
 
 
 def studies_for(suite: str, *, workers: int = 4) -> list[CheckSpec]:
