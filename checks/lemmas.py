@@ -36,7 +36,13 @@ algorithm it ``implements`` when it names one):
                         the convention of APAM's Algorithm 1 that ``xu_apam/*`` are proved for.
 ======================  ==========================================================================
 
-Everything but ``view_gap_recursion`` is recomputed on the reference backend through a
+``recorded_view`` (:func:`check_recorded_view`, for a real backend's trace): the stochastic
+gradient a worker applied at update k has the norm of the gradient the reference replay computes
+at x_{read_version[k]} with the same noise draw: the recorded read version is the version the
+worker actually read. Exact for a locked run; lock-free, exact up to the first racing update
+(``implementations.backends._tolerance``: before it no read or write overlapped another write).
+
+Everything but ``view_gap_recursion`` and ``recorded_view`` is recomputed on the reference backend through a
 :class:`checks.lemma_probe.Probe` (the full state is available per update there; a real backend
 could not record gradients, states and iterates cheaply). ``EXACT_RTOL`` is the only tolerance.
 """
@@ -71,6 +77,7 @@ LEMMAS: dict[str, str] = {
     "block_ownership": "update zero outside the writer's block; every block written (p_min)",
     "amsgrad_monotone": "v-hat never decreases",
     "amsgrad_convention": "step = -eta_t m / sqrt(v-hat), no bias correction, no eps",
+    "recorded_view": "the gradient applied at update k was computed at version read_version[k]",
 }
 
 
@@ -283,5 +290,36 @@ def check_lemmas(algo, problem, *, delay: str = "uniform:4", steps: int = 300, s
             "duration_s": time.perf_counter() - t0}
 
 
-__all__ = ["EXACT_RTOL", "LEMMAS", "Subject", "applicable", "check_lemmas", "evaluate",
+def check_recorded_view(trace, problem=None) -> dict:
+    """``recorded_view`` on one real run's trace (one seed): replay it on the reference backend
+    and compare ``sgrad_norm_sq`` update by update (see the module docstring)."""
+    from asyncbound.implementations.backends import replay
+
+    if np.isnan(trace.columns["sgrad_norm_sq"]).all():
+        return {"lemma": "recorded_view", "verdict": "NOT_APPLICABLE",
+                "reason": "trace has no sgrad_norm_sq (run with grad_norms and instrument on)"}
+    order = np.argsort(trace.columns["update"], kind="stable")
+    real = np.asarray(trace.columns["sgrad_norm_sq"], dtype=np.float64)[order]
+    n = len(real)
+    locked = bool((trace.meta.get("backend_config") or {}).get("lock", False))
+    if getattr(trace, "intervals", None) is not None and not locked:
+        from asyncbound.implementations.backends._tolerance import racing
+
+        race, _ = racing(trace)
+        if race.any():
+            n = int(np.argmax(race[order]))
+    rp = replay(trace, problem=problem, eval_every=max(1, len(real)))
+    again = np.asarray(rp.columns["sgrad_norm_sq"], dtype=np.float64)[:len(real)]
+    table = np.stack([np.abs(real - again)[:n], np.zeros(n), np.abs(again)[:n]])[:, :, None]
+    table = table.transpose(1, 0, 2)
+    res = _result("recorded_view", table, None, trace, {"n_exact_prefix": n})
+    if res["verdict"] == "FAIL":
+        res["reason"] = (f"lemma recorded_view violated at update {res['update']}: the worker's "
+                         f"||g||^2 = {real[res['update']]:.10g} but the gradient at the recorded "
+                         f"view (version {int(trace.columns['read_version'][order][res['update']])})"
+                         f" has {again[res['update']]:.10g}")
+    return res
+
+
+__all__ = ["check_recorded_view", "EXACT_RTOL", "LEMMAS", "Subject", "applicable", "check_lemmas", "evaluate",
            "probe_run", "subject_of", "view_gap_table"]
