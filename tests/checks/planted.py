@@ -18,7 +18,8 @@ claims only that algorithm's bounds (checked by bounds and lemmas). ``python -m
 asyncbound.checks.power`` loads this file by path and measures how often each is flagged.
 
 This file doubles as a variant file (``asyncbound check`` / ``verify --with``): it sets
-``ALGORITHM`` to the one named by ``PLANTED`` (default stale view), which the variant loader
+``ALGORITHM`` to the one named by ``PLANTED`` (default stale view; any catalogue key, with
+``PLANTED_MODE=implements`` for the implements variant), which the variant loader
 registers. Importing it registers nothing, so a test session that imports it never leaks planted
 bugs into the global registry (and so into the quick suite that other tests build);
 ``register_all()`` is there for callers that want all three by name.
@@ -298,4 +299,5 @@ def register_all() -> dict:
     return SPECS
 
 
-ALGORITHM = SPECS[os.environ.get("PLANTED", "stale_view")]
+_KEY, _MODE = os.environ.get("PLANTED", "stale_view"), os.environ.get("PLANTED_MODE", "conjecture")
+ALGORITHM = SPECS[_KEY] if _MODE == "conjecture" and _KEY in SPECS else variant(_KEY, _MODE)
