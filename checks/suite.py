@@ -159,10 +159,16 @@ def build_suite(name: str = "quick", *, backends=("reference",), workers: int = 
     if "reference" in backends:
         specs.extend(exact_specs([a.name if algorithms is None else a for a in chosen], name,
                                  workers=workers))
+    for backend in backends:  # real backends: conformance of implements variants (locked, exact)
+        if backend != "reference":
+            specs.extend(exact_specs([a for a in chosen if getattr(a, "implements", None)
+                                      and backend in a.backends], name, workers=workers,
+                                     backend=backend, tests=("conformance",)))
     return specs
 
 
-def exact_specs(algos, suite: str = "quick", *, workers: int = 4) -> list[CheckSpec]:
+def exact_specs(algos, suite: str = "quick", *, workers: int = 4, backend: str = "reference",
+                tests=("lemma", "conformance")) -> list[CheckSpec]:
     """The exact checks (issue 11): lemma checks for every algorithm (each checks the lemmas
     that apply to it, ``checks.lemmas.applicable``), conformance for every algorithm that says
     which registered algorithm it ``implements``. ``full`` checks more updates and seeds (more
@@ -173,13 +179,15 @@ def exact_specs(algos, suite: str = "quick", *, workers: int = 4) -> list[CheckS
     size = dict(steps=EXACT_STEPS * mult, seeds=EXACT_SEEDS * (1 if suite == "quick" else 2))
     algos_by_name = _algorithms()
     out = []
-    for test in ("lemma", "conformance"):
+    if backend != "reference":  # one real run per seed (see checks.stats.N_SEEDS_REAL)
+        size = dict(steps=min(size["steps"], 200), seeds=1)
+    for test in tests:
         for a in algos:
             spec = algos_by_name.get(a) if isinstance(a, str) else a
             if test == "conformance" and not getattr(spec, "implements", None):
                 continue
             delay = "none" if _pattern(a) == "sync" else "uniform:4"
-            out.append(exact_spec(a, test, workers=workers, delay=delay, **size))
+            out.append(exact_spec(a, test, workers=workers, delay=delay, backend=backend, **size))
     return out
 
 
