@@ -119,7 +119,7 @@ def applicable(subject: Subject, problem) -> dict[str, dict]:
     if subject.pattern != "sync":
         out["view_gap_recursion"] = {}
     if plain and subject.pattern in ("full", "master_worker", "sync") and \
-            subject.rule_name in ("sgd", "") and _claims(subject, SGD_BOUNDS):
+            subject.rule_name == "sgd" and _claims(subject, SGD_BOUNDS):
         out["sgd_step_at_view"] = {"lr": lr}
     if plain and subject.pattern in ("sparse", "sparse_ef"):
         ratio = cfg.get("ratio")
