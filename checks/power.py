@@ -24,6 +24,7 @@ package was installed from, or from ``--catalogue PATH``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import logging
@@ -66,25 +67,51 @@ def specs_for(algo, kinds: str) -> list:
 
 def flagged(algo, kinds: str, batch: int, alpha: float) -> dict[str, int]:
     """FAIL count per check kind for ``algo`` in seed batch ``batch``."""
+    out = dict.fromkeys(KINDS, 0)
+    with _registered(algo):  # as verify --with does: some checks resolve the algorithm by name
+        for s in specs_for(algo, kinds):
+            _run_one(s, batch, alpha, out)
+    return out
+
+
+@contextlib.contextmanager
+def _registered(algo):
+    from asyncbound.implementations.registry import ALGORITHMS, register
+
+    before = ALGORITHMS.get(algo.name)
+    if before is not algo:
+        register(algo, replace=True)
+    try:
+        yield
+    finally:
+        if before is None:
+            ALGORITHMS.pop(algo.name, None)
+        else:
+            ALGORITHMS[algo.name] = before
+
+
+def _run_one(s, batch: int, alpha: float, out: dict) -> None:
     from asyncbound.checks.engine import run_check
 
-    out = dict.fromkeys(KINDS, 0)
-    for s in specs_for(algo, kinds):
-        s = replace(s, base_seed=s.base_seed + batch * SEED_STRIDE)
-        try:
-            rec = run_check(s, alpha)
-        except Exception as exc:  # noqa: BLE001 - counted as not flagged, logged
-            log.warning("%s crashed in batch %d: %s", s.check_id, batch, exc)
-            continue
-        if rec["verdict"] == "FAIL":
-            out[rec.get("test", "bound")] += 1
-    return out
+    s = replace(s, base_seed=s.base_seed + batch * SEED_STRIDE)
+    try:
+        rec = run_check(s, alpha)
+    except Exception as exc:  # noqa: BLE001 - counted as not flagged, logged
+        log.warning("%s crashed in batch %d: %s", s.check_id, batch, exc)
+        return
+    if rec["verdict"] == "FAIL":
+        out[rec.get("test", "bound")] += 1
 
 
 def measure(catalogue, batches: int, *, kinds: str = "exact", only=None, progress=None) -> dict:
     """The power table: per bug and mode, batches flagged and by which kind; false FAILs."""
-    from asyncbound.checks.stats import ALPHA_SINGLE
+    from asyncbound.checks import suite
+    from asyncbound.checks.stats import n_statistical, per_check_alpha
     from asyncbound.implementations.registry import get_algorithm
+
+    # the statistical checks' alpha of ``verify --with``: the quick suite's Bonferroni share
+    # (exact checks do not use it)
+    alpha = per_check_alpha(n_statistical(suite.build_suite("quick")))
 
     keys = [k for k in catalogue.CATALOGUE if not only or k in only]
     rows, t0 = [], time.perf_counter()
@@ -96,7 +123,7 @@ def measure(catalogue, batches: int, *, kinds: str = "exact", only=None, progres
             hit = 0
             t1 = time.perf_counter()
             for b in range(1, batches + 1):
-                f = flagged(algo, kinds, b, ALPHA_SINGLE)
+                f = flagged(algo, kinds, b, alpha)
                 hit += any(f.values())
                 for k, v in f.items():
                     by_kind[k] += bool(v)
@@ -111,13 +138,13 @@ def measure(catalogue, batches: int, *, kinds: str = "exact", only=None, progres
         algo = get_algorithm(name)
         copy = replace(algo, name=f"{name}_copy", implements=name)
         for label, a in ((name, algo), (copy.name, copy)):
-            n = sum(any(flagged(a, kinds, b, ALPHA_SINGLE).values()) for b in range(1, batches + 1))
+            n = sum(any(flagged(a, kinds, b, alpha).values()) for b in range(1, batches + 1))
             correct.append({"algorithm": label, "false_fail_batches": n, "batches": batches})
             false_fail += n
             if progress:
                 progress(f"{label:24s} correct     false FAIL in {n}/{batches}")
     return {"kinds": kinds, "batches": batches, "seed_stride": SEED_STRIDE, "rows": rows,
-            "correct": correct, "false_fail_total": false_fail,
+            "correct": correct, "false_fail_total": false_fail, "alpha": alpha,
             "wall_s": time.perf_counter() - t0}
 
 
