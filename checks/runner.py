@@ -74,6 +74,7 @@ def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUI
             log.debug("check %s crashed", spec.check_id, exc_info=True)
             rec = error_record(spec, exc)
         rec.setdefault("duration_s", time.perf_counter() - t0)
+        rec.setdefault("test", "study" if spec.study else getattr(spec, "test", "bound"))
         traces = rec.pop("_traces", None) or {}
         tr = rec.pop("_trace", None)
         if tr is not None:
