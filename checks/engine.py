@@ -59,6 +59,9 @@ class CheckSpec:
     #: other bounds that this check's measurement decides as well (the same finite-run proxy);
     #: the suite runs such a measurement once instead of once per bound (see suite.SAME_MEASUREMENT)
     also_checks: tuple = ()
+    #: the check kind (CONTRACTS §9 ``test``): "bound" (this module), "conformance" or "lemma"
+    #: (``checks.exact``; ``bound`` then names the kind); "study" is a bound spec with ``study``
+    test: str = "bound"
 
     @property
     def algorithm_name(self) -> str:
@@ -81,11 +84,18 @@ def run_check(check: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
     from asyncbound import theory
 
     t0 = time.perf_counter()
+    if check.test != "bound":
+        from asyncbound.checks.exact import EXACT_TESTS, run_exact_check
+
+        if check.test not in EXACT_TESTS:
+            raise ValueError(f"CheckSpec.test must be 'bound' or one of {EXACT_TESTS}, got {check.test!r}")
+        return run_exact_check(check, alpha)
     bound = theory.get_bound(check.bound)
     if check.study:
         from asyncbound.checks import studies
 
         rec = studies.run_study(check, bound, alpha)
+        rec.setdefault("test", "study")
         rec["duration_s"] = time.perf_counter() - t0
         return rec
     algo = planning.load_algorithm(check.algorithm)

@@ -86,7 +86,8 @@ def base_record(check, bound, lr, lr_rule) -> dict:
     """The fields of a record known before the run: identity, bound, configuration."""
     cfg = check.config()
     cfg.update({"lr": lr, "lr_rule": lr_rule, "seeds": check.seeds})
-    return {"check_id": check.check_id, "algorithm": check.algorithm_name, "backend": check.backend,
+    return {"check_id": check.check_id, "test": "bound", "algorithm": check.algorithm_name,
+            "implements": getattr(check.algorithm, "implements", None), "backend": check.backend,
             "problem": check.problem, "workers": check.workers, "bound": bound_record(bound),
             "config": cfg, "counterexample": None}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from asyncbound.checks import records
 from asyncbound.checks.engine import CheckSpec, run_check
-from asyncbound.checks.stats import ALPHA_SUITE, per_check_alpha
+from asyncbound.checks.stats import ALPHA_SUITE, n_statistical, per_check_alpha
 from asyncbound.checks.verdicts import FAILING, Verdict
 
 log = logging.getLogger(__name__)
@@ -55,14 +55,15 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
 
 def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUITE,
               progress=None, keep_traces: bool = True) -> list[dict]:
-    """Run ``specs`` (Bonferroni: each check at alpha_suite / len(specs)); write records.
+    """Run ``specs`` (Bonferroni: each statistical check at alpha_suite / their number; the
+    exact conformance and lemma checks spend none); write records.
 
     ``progress``, if given, is called with one line per finished check (the CLI prints it on
     stderr); library callers get the same line through logging at INFO level.
     """
     out = Path(out_dir)
     (out / "records").mkdir(parents=True, exist_ok=True)
-    alpha = per_check_alpha(len(specs), alpha_suite)
+    alpha = per_check_alpha(n_statistical(specs), alpha_suite)
     results = []
     n = len(specs)
     for i, spec in enumerate(specs, 1):
@@ -73,6 +74,7 @@ def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUI
             log.debug("check %s crashed", spec.check_id, exc_info=True)
             rec = error_record(spec, exc)
         rec.setdefault("duration_s", time.perf_counter() - t0)
+        rec.setdefault("test", "study" if spec.study else getattr(spec, "test", "bound"))
         traces = rec.pop("_traces", None) or {}
         tr = rec.pop("_trace", None)
         if tr is not None:

@@ -111,6 +111,12 @@ def load_variant(path) -> LoadedVariant:
             close = difflib.get_close_matches(key, list(theory.BOUNDS), n=3, cutoff=0.4)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UsageError(f"{p}: {algo.name} claims unknown bound {key!r}{hint}")
+    if algo.implements is not None and (algo.implements not in ALGORITHMS
+                                        or algo.implements == algo.name):
+        close = difflib.get_close_matches(algo.implements, list(ALGORITHMS), n=3, cutoff=0.4)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UsageError(f"{p}: {algo.name} implements {algo.implements!r}, which is not another "
+                         f"registered algorithm{hint}")
     if ALGORITHMS.get(algo.name) is not algo:
         register(algo, replace=True)
     steps = getattr(module, "STEPS", None)

@@ -122,6 +122,16 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
     }
 
 
+#: the check kinds (record field ``test``, CONTRACTS §9) in the order the report shows them,
+#: each in its own section; records without the field are ``bound`` checks
+KIND_ORDER = ("conformance", "lemma", "oracle", "bound", "study")
+
+
+def _kind_rank(d: Mapping[str, Any]) -> int:
+    kind = d.get("test") or "bound"
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
 def render(records: Iterable[Record | Mapping[str, Any]], run_info: Mapping[str, Any] | None = None,
            *, title: str = "asyncbound report", base_dir: str | Path | None = None) -> str:
     """The HTML report for ``records`` (validated :class:`Record`s or raw record mappings).
@@ -129,7 +139,8 @@ def render(records: Iterable[Record | Mapping[str, Any]], run_info: Mapping[str,
     ``run_info`` is the content of ``run.json`` (validated here) for the reproducibility
     header. ``base_dir`` is where raw mappings' ``trace_files`` are relative to.
     """
-    recs = sorted((as_record(r, base_dir) for r in records), key=lambda r: r.check_id)
+    recs = sorted((as_record(r, base_dir) for r in records),
+                  key=lambda r: (_kind_rank(r.data), r.check_id))
     seen: set[str] = set()
     for r in recs:
         if r.check_id in seen:

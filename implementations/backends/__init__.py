@@ -52,6 +52,9 @@ class Capabilities:
     spawns_workers: bool
     #: access patterns (implementations.patterns) it runs
     patterns: tuple[str, ...]
+    #: accepts ``observer=callable(k, info)`` with the full per-update state (the exact lemma
+    #: and conformance checks recompute every update through it)
+    observes_updates: bool = False
 
 
 _ALL_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master_worker",
@@ -59,7 +62,8 @@ _ALL_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master
 #: backend name -> what it can do; the one place a backend's abilities are written down.
 CAPABILITIES: dict[str, Capabilities] = {
     "reference": Capabilities(batches_seeds=True, injects_delays=True, view_gap_on_request=False,
-                              virtual_clock=True, spawns_workers=False, patterns=_ALL_PATTERNS),
+                              virtual_clock=True, spawns_workers=False, patterns=_ALL_PATTERNS,
+                              observes_updates=True),
     "processes": Capabilities(batches_seeds=False, injects_delays=True, view_gap_on_request=True,
                               virtual_clock=False, spawns_workers=True, patterns=_ALL_PATTERNS),
     "distributed": Capabilities(batches_seeds=False, injects_delays=False, view_gap_on_request=True,
