@@ -1,0 +1,1 @@
+"""Exact expected-trajectory oracles (check kind ``oracle``): see :mod:`.moments` for the maths."""
