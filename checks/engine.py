@@ -56,6 +56,8 @@ class CheckSpec:
     study: str | None = None
     label: str = ""
     rtol: float = RTOL
+    #: check kind: "bound" (this module) or "oracle" (asyncbound.checks.oracle: exact trajectory)
+    test: str = "bound"
     #: other bounds that this check's measurement decides as well (the same finite-run proxy);
     #: the suite runs such a measurement once instead of once per bound (see suite.SAME_MEASUREMENT)
     also_checks: tuple = ()
@@ -152,6 +154,7 @@ def run_backend(spec: CheckSpec, problem, delays, lr: float, eval_every: int | N
         tr.columns["seed"] = np.full_like(tr.columns["seed"], i)
         parts.append(tr)
     out = Trace.concat(parts)
+    out.run_intervals = [getattr(tr, "intervals", None) for tr in parts]  # per run (oracle slack)
     out.meta["n_seeds"] = spec.seeds
     out.meta["base_seed"] = spec.base_seed
     out.meta["seeds_are_runs"] = True
@@ -408,18 +411,24 @@ def run_check(spec: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
     """Run one check end to end and return its record (never raises for a bad run)."""
     from asyncbound import theory
 
+    if spec.test == "oracle":
+        from asyncbound.checks.oracle.check import run_oracle_check
+
+        return run_oracle_check(spec, alpha)
     t0 = time.perf_counter()
     bound = theory.get_bound(spec.bound)
     if spec.study:
         from asyncbound.checks import studies
 
         rec = studies.run_study(spec, bound, alpha)
+        rec.setdefault("test", "study")
         rec["duration_s"] = time.perf_counter() - t0
         return rec
     algo = get_algorithm(spec.algorithm)
     problem = get_problem(spec)
     lr, lr_how = plan_lr(spec, bound, problem, algo)
     rec = _base_record(spec, bound, lr, lr_how)
+    rec["test"] = "bound"
     rec["measured"] = {"alpha": alpha, "n_seeds": spec.seeds}
     try:
         trace = run_backend(spec, problem, parse_delay(spec.delay), lr)

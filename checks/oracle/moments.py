@@ -136,10 +136,11 @@ def _advance(S, src: dict, targets: list, reads: list, Sig) -> np.ndarray:
 
 
 def exact_curves(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, *, law=None,
-                 worker=None, read=None) -> ExactCurves:
+                 worker=None, read=None, dense: bool | None = None) -> ExactCurves:
     """Exact curves for ``steps`` updates: under an i.i.d. delay ``law`` (``(pmf, T)`` from
     :func:`.laws.iid_law`, workers round-robin), or conditional on one schedule (``worker``,
-    ``read``: int arrays of length ``steps``)."""
+    ``read``: int arrays of length ``steps``). ``dense``: force the dense form (None: the
+    decoupled one whenever the structure allows)."""
     if (law is None) == (worker is None):
         raise ValueError("give either law= or worker= and read=")
     K, W = int(steps), alg.n_workers
@@ -152,7 +153,8 @@ def exact_curves(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, *, law=
         T = 0
     blocks_used = alg.pattern in ("partition", "partition_plus")
     start_diag = np.allclose(prob.start_moment, np.diag(np.diagonal(prob.start_moment)))
-    alg_ = _Algebra(prob, dense=blocks_used or not start_diag)
+    must = blocks_used or not start_diag
+    alg_ = _Algebra(prob, dense=must if dense is None else (dense or must))
     Bq = T + 1
     n = Bq + alg.n_buffers
     G, e = (1, prob.dim) if alg_.dense else (prob.dim, 1)

@@ -1,0 +1,263 @@
+"""The check kind ``oracle``: a run's measured trajectory against its exact expectation.
+
+``run_oracle_check(spec, alpha)`` (called by ``engine.run_check`` when ``spec.test ==
+"oracle"``):
+
+1. read the claimed linear algorithm and the quadratic (:mod:`.model`); anything else is
+   NOT_APPLICABLE with the reason;
+2. run it (the engine's one path to the backends), seeds as a batch on the reference backend;
+3. the exact curves: under the delay law (:mod:`.laws`, i.i.d. models) or, for schedules that
+   are random across seeds or recorded (virtual time with jitter, replay, every real backend),
+   conditional on each seed's recorded schedule (the *replay form*);
+4. decide with the simultaneous band (:mod:`.band`) on f(x_k) - f* and ||grad f(x_k)||^2 at
+   log-spaced points; for a lock-free real run the band is widened by the replay tolerance of
+   ``implementations/backends/_tolerance.py`` (a deterministic bound on ||x_real - x_replay||);
+5. stability: under a constant delay the spectral radius (:mod:`.stability`) predicts
+   convergence or divergence; a run that diverges where the oracle says it converges is FAIL,
+   and one that diverges where it predicts divergence is PASS (the exact curve blows up too).
+
+The record (CONTRACTS §9, ``test: "oracle"``) carries the exact curves, the measured band, the
+first point outside for a FAIL, and the oracle's cost next to the run's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import numpy as np
+
+from .band import ORACLE_METRICS, log_points, simultaneous_band
+from .laws import fixed_schedules, iid_law
+from .model import NotLinear, linear_algorithm, quadratic_model
+from .moments import exact_curves
+from .stability import constant_delay_radius
+
+log = logging.getLogger(__name__)
+
+#: the pseudo-bound an oracle record names (records need a bound key; the kind is TIGHT: exact)
+ORACLE_KEY = "oracle/exact_moments"
+ORACLE_BOUND = {
+    "key": ORACLE_KEY, "paper": "asyncbound", "metric": "E f(x_k) - f* and E||grad f(x_k)||^2, every k",
+    "metric_id": "exact_trajectory", "kind": "TIGHT", "provenance": "derived",
+    "statement": ("exact second moments of a linear async algorithm on the Gaussian quadratic, "
+                  "by a linear recursion on the augmented state (derivation: "
+                  "asyncbound.checks.oracle.moments)"),
+    "source": "derived in asyncbound (checks/oracle/moments.py)", "latex": None, "mathml": None,
+    "expression": None, "source_detail": None, "notes": None,
+}
+
+METRIC_LABELS = {"loss": "f(x_k) - f*", "grad_norm_sq": "||grad f(x_k)||^2"}
+
+
+def _matrix(trace, name: str, S: int, K: int) -> np.ndarray:
+    c = trace.columns
+    order = np.lexsort((c["update"], c["seed"]))
+    n = len(order) // S
+    v = np.asarray(c[name], dtype=float)[order].reshape(S, n)
+    out = np.full((S, K), np.nan)
+    out[:, :n] = v
+    return out
+
+
+def _delay_model(spec):
+    from asyncbound.implementations.delays import parse_delay
+
+    return parse_delay(spec.delay)
+
+
+def _exact_per_seed(spec, alg, qm, trace, model):
+    """``(curves per distinct schedule, index of each seed's curve, form)``."""
+    K = spec.steps
+    if spec.backend == "reference":
+        law = iid_law(model)
+        if law is not None or alg.averaged:
+            law = law if law is not None else ((lambda k: np.ones(1)), 0)
+            return [exact_curves(alg, qm, K, law=law)], np.zeros(spec.seeds, dtype=int), "law"
+        worker, read = fixed_schedules(model, K, spec.workers, spec.seeds, spec.base_seed)
+    else:
+        from asyncbound.implementations.delays import Schedule
+
+        sched = Schedule.from_trace(trace)
+        worker, read = sched.worker.numpy(), sched.read_version.numpy()
+    rows = np.concatenate([worker, read], axis=1)
+    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+    curves = [exact_curves(alg, qm, worker.shape[1], worker=u[:worker.shape[1]],
+                           read=u[worker.shape[1]:]) for u in uniq]
+    if len(uniq) == 1:
+        inverse = np.zeros(spec.seeds, dtype=int)
+    return curves, np.asarray(inverse).ravel(), "conditional on each seed's schedule"
+
+
+def _lockfree_slack(spec, trace, alg, qm, S):
+    """Per-seed bound on ||x_real - x_replay|| for lock-free real runs (0 where the replay is
+    exact: reference backend, locked mode); None when it cannot be bounded (no intervals)."""
+    locked = ((trace.meta or {}).get("backend_config") or {}).get("lock")
+    if spec.backend == "reference" or locked or bool((spec.options or {}).get("lock", False)):
+        return np.zeros(S)
+    from asyncbound.implementations.backends._tolerance import lockfree_replay_tolerance
+
+    per_run = getattr(trace, "run_intervals", None)  # one dict per seed (engine.run_backend)
+    if per_run is None or len(per_run) != S or any(iv is None for iv in per_run):
+        return None
+    out = np.zeros(S)
+    for s in range(S):
+        part = trace.for_seed(s)
+        part.intervals = per_run[s]
+        out[s] = lockfree_replay_tolerance(part, L=float(qm.spectrum.max()), lr=alg.lr,
+                                           momentum=alg.momentum)["bound"]
+    return out
+
+
+def run_oracle_check(spec, alpha: float) -> dict:
+    """Run one oracle check and return its record (never raises for a bad run)."""
+    from asyncbound.checks.engine import get_algorithm, get_problem, run_backend
+
+    t0 = time.perf_counter()
+    algo = get_algorithm(spec.algorithm)
+    problem = get_problem(spec)
+    lr = float(spec.lr) if spec.lr is not None else float(algo.defaults["lr"])
+    cfg = spec.config()
+    cfg.update({"lr": lr, "lr_rule": "given by the check" if spec.lr is not None
+                else "algorithm default", "seeds": spec.seeds})
+    rec = {"check_id": spec.check_id, "algorithm": spec.algorithm_name, "backend": spec.backend,
+           "problem": spec.problem, "workers": spec.workers, "bound": dict(ORACLE_BOUND),
+           "config": cfg, "counterexample": None, "test": "oracle",
+           "measured": {"alpha": alpha, "n_seeds": spec.seeds}}
+    model = _delay_model(spec)
+    try:
+        alg = linear_algorithm(algo, algo.config(lr=lr, **spec.options), problem.dim, spec.workers)
+        qm = quadratic_model(problem)
+        if spec.backend == "reference" and not alg.averaged and iid_law(model) is None:
+            fixed_schedules(model, 1, spec.workers, 1, spec.base_seed)  # validates the model
+    except NotLinear as exc:
+        rec.update(verdict="NOT_APPLICABLE", reason=f"no exact oracle: {exc}",
+                   duration_s=time.perf_counter() - t0)
+        return rec
+
+    t_run = time.perf_counter()
+    try:
+        trace = run_backend(spec, problem, model, lr)
+    except (FloatingPointError, OverflowError) as exc:
+        rec.update(verdict="INCONCLUSIVE", reason=f"run raised {type(exc).__name__}: {exc}",
+                   duration_s=time.perf_counter() - t0)
+        return rec
+    run_cost = time.perf_counter() - t_run
+    rec["_trace"] = trace
+    S, K = spec.seeds, spec.steps
+
+    t_or = time.perf_counter()
+    curves, which, form = _exact_per_seed(spec, alg, qm, trace, model)
+    rho = None
+    tau_const = getattr(model, "tau", None) if type(model).__name__ in (
+        "ConstantDelay", "AdversarialDelay", "NoDelay") else None
+    if type(model).__name__ == "NoDelay":
+        tau_const = 0
+    if tau_const is not None:
+        rho = constant_delay_radius(alg, qm, tau_const)
+    oracle_cost = time.perf_counter() - t_or
+
+    exact_mean = {m: np.mean([c.metric(m) for c in curves], axis=0) for m in ("loss", "grad_norm_sq", "dist_sq")}
+    rec["oracle"] = {
+        "form": form, "mode": curves[0].mode, "n_schedules": len(curves),
+        "delay": model.spec, "cost_s": oracle_cost, "run_cost_s": run_cost,
+        "cost_ratio": oracle_cost / run_cost if run_cost > 0 else None,
+        "exact": {"update": list(range(K + 1)), "loss_gap": exact_mean["loss"],
+                  "dist_sq": exact_mean["dist_sq"], "grad_norm_sq": exact_mean["grad_norm_sq"]},
+        "spectral_radius": rho,
+        "stability": None if rho is None else ("diverges" if rho > 1.0 else "converges"),
+        "algorithm_model": {"pattern": alg.pattern, "form": alg.form, "lr": alg.lr,
+                            "momentum": alg.momentum, "dampening": alg.dampening},
+    }
+
+    X = {m: _matrix(trace, m, S, K) for m in ORACLE_METRICS}
+    X["loss"] = X["loss"] - problem.f_star
+    evaluated = np.nonzero(~np.isnan(X["loss"]).all(axis=0))[0]
+    diverged = (not getattr(trace, "complete", True)) or not all(
+        np.isfinite(X[m][:, evaluated]).all() for m in ORACLE_METRICS)
+    if diverged:
+        bad = [k for k in evaluated if not np.isfinite(X["loss"][:, k]).all()]
+        k_bad = int(bad[0]) if bad else int(evaluated[-1]) if len(evaluated) else K - 1
+        ex_val = float(exact_mean["loss"][min(k_bad + 1, K)])
+        predicted = (rho is not None and rho > 1.0) or not math.isfinite(ex_val) or ex_val > 1e100
+        rec["divergence"] = {"update": k_bad, "exact_at_update": ex_val}
+        if predicted:
+            rec.update(verdict="PASS", reason=(
+                f"the run diverged (non-finite by update {k_bad}) and so does the exact "
+                f"expectation (spectral radius {rho:.6g} > 1)" if rho is not None else
+                f"the run diverged by update {k_bad}; the exact expectation there is {ex_val:.3g}"))
+        else:
+            rec.update(verdict="FAIL", reason=(
+                f"the run diverged (non-finite by update {k_bad}) where the exact oracle says it "
+                f"converges (E f - f* = {ex_val:.3g} there"
+                + (f", spectral radius {rho:.6g} < 1)" if rho is not None else ")")))
+        rec["duration_s"] = time.perf_counter() - t0
+        return rec
+
+    pts = evaluated[log_points(evaluated)]
+    slack = _lockfree_slack(spec, trace, alg, qm, S)
+    if slack is None:
+        rec.update(verdict="INCONCLUSIVE", reason=(
+            "lock-free real run without instrumented read/write intervals: the replay tolerance "
+            "cannot be bounded (run with instrument=True, or lock=True)"),
+            duration_s=time.perf_counter() - t0)
+        return rec
+    n_tests = len(pts) * len(ORACLE_METRICS)
+    bands, first = {}, None
+    for m in ORACLE_METRICS:
+        M = np.stack([curves[i].metric(m)[pts + 1] for i in which])   # (S, n)
+        Xm = X[m][:, pts]
+        b = simultaneous_band(Xm, M, alpha, n_tests)
+        if slack.any():  # |f(x) - f(y)| <= ||grad f(x)|| e + L e^2 / 2, ||grad f||^2 <= 2 L (f - f*)
+            L = float(qm.spectrum.max())
+            e = slack[:, None]
+            grad = np.sqrt(np.maximum(X["grad_norm_sq"][:, pts], 0.0))
+            w = (grad * e + 0.5 * L * e ** 2) if m == "loss" else (2 * grad + L * e) * L * e
+            widen = w.mean(axis=0)
+            b.lo, b.hi = b.lo - widen, b.hi + widen
+            b.outside = (b.exact < b.lo) | (b.exact > b.hi)
+        bands[m] = b
+        idx = np.nonzero(b.outside)[0]
+        if idx.size and (first is None or pts[idx[0]] + 1 < first["after_updates"]):
+            j = int(idx[0])
+            first = {"metric": m, "after_updates": int(pts[j]) + 1, "exact": float(b.exact[j]),
+                     "measured": float(b.mean[j]), "lo": float(b.lo[j]), "hi": float(b.hi[j]),
+                     "z": float(b.z[j])}
+    main = bands["loss"]
+    rec["measured"] = {"value": float(main.mean[-1]), "ci_low": float(main.lo[-1]),
+                       "ci_high": float(main.hi[-1]), "n_seeds": S, "alpha": alpha,
+                       "method": (f"simultaneous two-sided t band, Bonferroni over {n_tests} "
+                                  f"tests (t quantile {main.crit:.3g})")}
+    rec["bound_value"] = float(main.exact[-1])
+    rec["ratio"] = float(main.mean[-1] / main.exact[-1]) if main.exact[-1] > 0 else None
+    rec["series"] = {"iteration": (pts + 1).tolist(), "mean": main.mean.tolist(),
+                     "lo": main.lo.tolist(), "hi": main.hi.tolist(), "bound": main.exact.tolist(),
+                     "label": "f(x_k) - f*: measured band vs exact expectation"}
+    rec["oracle"]["bands"] = {m: {"update": (pts + 1).tolist(), "mean": b.mean.tolist(),
+                                  "lo": b.lo.tolist(), "hi": b.hi.tolist(),
+                                  "exact": b.exact.tolist(), "max_abs_z": float(np.abs(b.z).max())}
+                              for m, b in bands.items()}
+    rec["oracle"]["first_outside"] = first
+    rec["oracle"]["lockfree_slack"] = slack.tolist() if slack.any() else None
+    cost = f"oracle {oracle_cost:.3g}s vs run {run_cost:.3g}s"
+    if first is None:
+        zmax = max(float(np.abs(b.z).max()) for b in bands.values())
+        rec.update(verdict="PASS", reason=(
+            f"the exact expectation ({form}) lies inside the measured simultaneous band at all "
+            f"{len(pts)} points of {', '.join(METRIC_LABELS[m] for m in ORACLE_METRICS)} "
+            f"(max |t| = {zmax:.2f} < {main.crit:.2f}); {cost}"))
+    else:
+        rec.update(verdict="FAIL", reason=(
+            f"the exact E[{METRIC_LABELS[first['metric']]}] = {first['exact']:.4g} after "
+            f"{first['after_updates']} updates lies outside the measured band [{first['lo']:.4g}, "
+            f"{first['hi']:.4g}] (t = {first['z']:.1f}, critical {main.crit:.2f}); "
+            f"the run is not the algorithm it declares ({alg.form} {alg.pattern}, lr {alg.lr:g}); "
+            f"{cost}"))
+    if rho is not None:
+        rec["reason"] += f"; spectral radius {rho:.6g} ({rec['oracle']['stability']})"
+    rec["duration_s"] = time.perf_counter() - t0
+    return rec
+
+
+__all__ = ["ORACLE_BOUND", "ORACLE_KEY", "run_oracle_check"]

@@ -1,0 +1,113 @@
+"""The exact second-moment recursion against brute-force Monte Carlo (10^5 seeds, reference
+backend vectorised), its two forms against each other, and the classical stability threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from asyncbound.checks.oracle import (classical_threshold, constant_delay_radius, critical_step,
+                                      exact_curves, iid_law, linear_algorithm, quadratic_model)
+from asyncbound.implementations.backends import run
+from asyncbound.implementations.delays import ReplayDelay, Schedule, parse_delay
+from asyncbound.implementations.problems import get_problem
+from asyncbound.implementations.registry import get_algorithm
+
+MC_SEEDS = 100_000
+K, W, D = 24, 3, 4
+#: |z| over K correlated points of a correct oracle: P(max |z| > 5) < 24 * 6e-7
+Z_MAX = 5.0
+
+
+def _setup(algo, lr, options, problem_options=None):
+    prob = get_problem("quadratic", dim=D, seed=3, **(problem_options or {}))
+    spec = get_algorithm(algo)
+    alg = linear_algorithm(spec, spec.config(lr=lr, **options), D, W)
+    return prob, alg, quadratic_model(prob)
+
+
+def _mc(algo, prob, delay, lr, options):
+    before = torch.get_num_threads()
+    tr = run(algo, prob, delay, K, MC_SEEDS, workers=W, lr=lr, eval_every=1, **options)
+    torch.set_num_threads(before)
+    loss = tr.columns["loss"].reshape(MC_SEEDS, K) - prob.f_star
+    gn = tr.columns["grad_norm_sq"].reshape(MC_SEEDS, K)
+    return loss, gn
+
+
+def _z(samples, exact):
+    return (samples.mean(0) - exact) / (samples.std(0, ddof=1) / np.sqrt(samples.shape[0]))
+
+
+CASES = [  # algorithm, delay, lr, options, problem options
+    ("hogwild_sgd", "uniform:3", 0.2, {"momentum": 0.5}, {"noise_weights": [4, 1, 0.5, 0.1]}),
+    ("ps_sgd", "pareto:1.5,cap=4", 0.2, {"momentum": 0.6, "ema": True}, {}),
+    ("passm", "geometric:0.4,cap=3", 0.2, {"momentum": 0.5}, {}),
+    ("passm_plus", "constant:2", 0.1, {"warmup": 2, "momentum": 0.5, "nesterov": True}, {}),
+]
+
+
+@pytest.mark.parametrize(("algo", "delay", "lr", "options", "popts"), CASES, ids=[c[0] for c in CASES])
+def test_exact_moments_match_monte_carlo(algo, delay, lr, options, popts):
+    prob, alg, qm = _setup(algo, lr, options, popts)
+    ex = exact_curves(alg, qm, K, law=iid_law(parse_delay(delay)))
+    loss, gn = _mc(algo, prob, delay, lr, options)
+    assert np.abs(_z(loss, ex.loss_gap[1:])).max() < Z_MAX
+    assert np.abs(_z(gn, ex.grad_sq[1:])).max() < Z_MAX
+    # the same Monte Carlo rejects a delay law off by one: the comparison has power
+    shifted = iid_law(parse_delay("constant:4" if delay == "constant:2" else "constant:1"))
+    wrong = exact_curves(alg, qm, K, law=shifted)
+    assert np.abs(_z(loss, wrong.loss_gap[1:])).max() > 2 * Z_MAX
+
+
+def test_conditional_on_a_recorded_schedule_matches_monte_carlo():
+    prob, alg, qm = _setup("hogwild_sgd", 0.2, {"momentum": 0.5})
+    g = torch.Generator().manual_seed(5)
+    worker = torch.randint(0, W, (K,), generator=g)
+    read = torch.stack([torch.randint(max(0, k - 5), k + 1, (1,), generator=g)[0] for k in range(K)])
+    sched = Schedule(worker, read)
+    ex = exact_curves(alg, qm, K, worker=worker.numpy(), read=read.numpy())
+    loss, _ = _mc("hogwild_sgd", prob, ReplayDelay(sched), 0.2, {"momentum": 0.5})
+    assert np.abs(_z(loss, ex.loss_gap[1:])).max() < Z_MAX
+
+
+@pytest.mark.parametrize("algo", ["hogwild_sgd", "ps_sgd", "minibatch_sgd"])
+def test_decoupled_and_dense_forms_agree(algo):
+    _, alg, qm = _setup(algo, 0.2, {"momentum": 0.7, "nesterov": True})
+    law = iid_law(parse_delay("none" if algo == "minibatch_sgd" else "uniform:4"))
+    a = exact_curves(alg, qm, 60, law=law)
+    b = exact_curves(alg, qm, 60, law=law, dense=True)
+    assert (a.mode, b.mode) == ("decoupled", "dense")
+    for m in ("loss", "grad_norm_sq", "dist_sq"):
+        np.testing.assert_allclose(a.metric(m), b.metric(m), rtol=1e-10, atol=1e-15)
+
+
+def test_law_equals_the_mixture_of_its_point_masses_for_one_step():
+    """One update under uniform:T equals the average of the T + 1 conditional ones."""
+    _, alg, qm = _setup("hogwild_sgd", 0.3, {})
+    T, k = 3, 6
+    law = iid_law(parse_delay(f"uniform:{T}"))
+    pre = np.arange(k) % W, np.arange(k)  # no delay before update k, then delay j at update k
+    parts = []
+    for j in range(T + 1):
+        read = np.concatenate([pre[1], [k - j]])
+        parts.append(exact_curves(alg, qm, k + 1, worker=np.arange(k + 1) % W, read=read).loss_gap[-1])
+    law_k = (lambda i, p=law[0]: p(i) if i == k else np.eye(1)[0]), T
+    mixed = exact_curves(alg, qm, k + 1, law=law_k).loss_gap[-1]
+    assert mixed == pytest.approx(np.mean(parts), rel=1e-12)
+
+
+@pytest.mark.parametrize("tau", range(9))
+def test_classical_delayed_gd_threshold(tau):
+    """Levin & May (1976): y_{k+1} = y_k - h y_{k-tau} is stable iff h < 2 sin(pi/(2(2 tau+1)))."""
+    assert critical_step(tau) == pytest.approx(classical_threshold(tau), rel=1e-9)
+
+
+@pytest.mark.parametrize("tau", [0, 1, 4, 8])
+def test_constant_delay_radius_reproduces_the_threshold_for_hogwild(tau):
+    prob = get_problem("quadratic", dim=3, seed=0, cond=1.0)  # every eigenvalue = L = 1
+    qm = quadratic_model(prob)
+    h = classical_threshold(tau)
+    for f, stable in ((0.98, True), (1.02, False)):
+        alg = linear_algorithm(get_algorithm("hogwild_sgd"), {"lr": f * h, "momentum": 0.0}, 3, W)
+        assert (constant_delay_radius(alg, qm, tau) < 1.0) is stable
