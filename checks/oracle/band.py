@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
 from asyncbound.checks.stats import t_ppf
 
 # Seeds of a reference-backend oracle check. The per-seed values are weighted chi-squares

@@ -6,8 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from asyncbound.checks.oracle import (classical_threshold, constant_delay_radius, critical_step,
-                                      exact_curves, iid_law, linear_algorithm, quadratic_model)
+from asyncbound.checks.oracle import (
+    classical_threshold,
+    constant_delay_radius,
+    critical_step,
+    exact_curves,
+    iid_law,
+    linear_algorithm,
+    quadratic_model,
+)
 from asyncbound.implementations.backends import run
 from asyncbound.implementations.delays import ReplayDelay, Schedule, parse_delay
 from asyncbound.implementations.problems import get_problem
