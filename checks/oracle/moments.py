@@ -195,8 +195,12 @@ def exact_curves(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, *, law=
             ms = Bq + (w if alg.holder == "per_worker" else 0)
             src["m"] = ms
             targets.append((ms, m_coef[0], m_coef[1]))
-        S = _advance(S, src, targets, reads, Sig)
-        out[:, k + 1] = alg_.curves_of(S[cs, cs])
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = _advance(S, src, targets, reads, Sig)
+            out[:, k + 1] = alg_.curves_of(S[cs, cs])
+        if not np.isfinite(out[:, k + 1]).all():  # diverged: the moments are infinite from here
+            out[:, k + 1:] = np.inf
+            break
     return ExactCurves(out[0] + 0.0, out[1], out[2], "dense" if alg_.dense else "decoupled")
 
 

@@ -7,7 +7,7 @@ without running the rule's code, so it must see the mistake from the run alone.
 
 Kernel bugs (AlgorithmSpecs below):
 - ``momentum_twice``: the heavy-ball buffer update is applied twice per step;
-- ``overstep``: the step uses 1.25 x the declared lr;
+- ``overstep``: the step uses ``factor`` (1.25) x the declared lr;
 - ``nesterov_as_heavy``: declares Nesterov, applies plain heavy ball;
 - ``ema_undamped``: declares EMA momentum, forgets the (1 - beta) on the gradient.
 System bugs (patched in the test with monkeypatch, the registered algorithm unchanged):
@@ -38,12 +38,12 @@ def momentum_twice_sgd(*, lr: float, momentum: float = 0.5):
     return _declared(good.name, good.hparams, good.init, step)
 
 
-def overstep_sgd(*, lr: float, momentum: float = 0.0):
-    good, bad = sgd(lr=lr, momentum=momentum), sgd(lr=1.25 * lr, momentum=momentum)
+def overstep_sgd(*, lr: float, momentum: float = 0.0, factor: float = 1.25):
+    good, bad = sgd(lr=lr, momentum=momentum), sgd(lr=factor * lr, momentum=momentum)
     return _declared(good.name, good.hparams, bad.init, bad.step)
 
 
-def nesterov_as_heavy_sgd(*, lr: float, momentum: float = 0.5, nesterov: bool = True):
+def nesterov_as_heavy_sgd(*, lr: float, momentum: float = 0.9, nesterov: bool = True):
     good, bad = sgd(lr=lr, momentum=momentum, nesterov=nesterov), sgd(lr=lr, momentum=momentum)
     return _declared(good.name, good.hparams, bad.init, bad.step)
 
@@ -67,7 +67,7 @@ KERNEL_BUGS = {
     "momentum_twice": _spec("momentum_twice", momentum_twice_sgd, {"lr": 0.05, "momentum": 0.5}),
     "overstep": _spec("overstep", overstep_sgd, {"lr": 0.1}),
     "nesterov_as_heavy": _spec("nesterov_as_heavy", nesterov_as_heavy_sgd,
-                               {"lr": 0.05, "momentum": 0.5, "nesterov": True}),
+                               {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
     "ema_undamped": _spec("ema_undamped", ema_undamped_sgd,
                           {"lr": 0.05, "momentum": 0.5, "ema": True}),
 }
