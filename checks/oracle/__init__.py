@@ -12,10 +12,11 @@ from .band import N_SEEDS_ORACLE, ORACLE_POINTS, simultaneous_band
 from .check import ORACLE_KEY, run_oracle_check
 from .laws import fixed_schedules, iid_law
 from .model import LINEAR_PATTERNS, LINEAR_RULES, NotLinear, linear_algorithm, quadratic_model
-from .moments import ExactCurves, exact_curves
+from .moments import ExactCurves, exact_curves, start_conditional
 from .stability import classical_threshold, constant_delay_radius, critical_step, delayed_gd_radius
 
 __all__ = ["LINEAR_PATTERNS", "LINEAR_RULES", "N_SEEDS_ORACLE", "ORACLE_KEY", "ORACLE_POINTS",
            "ExactCurves", "NotLinear", "classical_threshold", "constant_delay_radius",
            "critical_step", "delayed_gd_radius", "exact_curves", "fixed_schedules", "iid_law",
-           "linear_algorithm", "quadratic_model", "run_oracle_check", "simultaneous_band"]
+           "linear_algorithm", "quadratic_model", "run_oracle_check", "simultaneous_band",
+           "start_conditional"]

@@ -31,7 +31,7 @@ import numpy as np
 from .band import ORACLE_METRICS, log_points, simultaneous_band
 from .laws import fixed_schedules, iid_law
 from .model import NotLinear, linear_algorithm, quadratic_model
-from .moments import exact_curves
+from .moments import exact_curves, start_conditional
 from .stability import constant_delay_radius
 
 log = logging.getLogger(__name__)
@@ -67,27 +67,52 @@ def _delay_model(spec):
     return parse_delay(spec.delay)
 
 
-def _exact_per_seed(spec, alg, qm, trace, model):
-    """``(curves per distinct schedule, index of each seed's curve, form)``."""
-    K = spec.steps
+def _schedules(spec, alg, trace, model):
+    """``(list of schedule kwargs for exact_curves, index of each seed's schedule, form)``."""
     if spec.backend == "reference":
         law = iid_law(model)
         if law is not None or alg.averaged:
             law = law if law is not None else ((lambda k: np.ones(1)), 0)
-            return [exact_curves(alg, qm, K, law=law)], np.zeros(spec.seeds, dtype=int), "law"
-        worker, read = fixed_schedules(model, K, spec.workers, spec.seeds, spec.base_seed)
+            return [{"law": law}], np.zeros(spec.seeds, dtype=int), "law"
+        worker, read = fixed_schedules(model, spec.steps, spec.workers, spec.seeds, spec.base_seed)
     else:
         from asyncbound.implementations.delays import Schedule
 
         sched = Schedule.from_trace(trace)
         worker, read = sched.worker.numpy(), sched.read_version.numpy()
-    rows = np.concatenate([worker, read], axis=1)
-    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
-    curves = [exact_curves(alg, qm, worker.shape[1], worker=u[:worker.shape[1]],
-                           read=u[worker.shape[1]:]) for u in uniq]
-    if len(uniq) == 1:
-        inverse = np.zeros(spec.seeds, dtype=int)
-    return curves, np.asarray(inverse).ravel(), "conditional on each seed's schedule"
+    K = worker.shape[1]
+    uniq, inverse = np.unique(np.concatenate([worker, read], axis=1), axis=0, return_inverse=True)
+    which = np.zeros(spec.seeds, dtype=int) if len(uniq) == 1 else np.asarray(inverse).ravel()
+    return ([{"worker": u[:K], "read": u[K:]} for u in uniq], which,
+            "conditional on each seed's schedule")
+
+
+def _start_points(spec, trace, problem, qm) -> np.ndarray | None:
+    """Each seed's start point in eigen-coordinates, y0 = Q (x0 - x*), (S, d)."""
+    from asyncbound.checks.engine import initial_points
+
+    x0 = initial_points(trace, problem, spec)
+    if x0 is None:
+        return None
+    return (np.asarray(x0, dtype=float).reshape(spec.seeds, -1)
+            - problem.x_star.double().numpy()) @ qm.Q.T
+
+
+def _expectations(alg, qm, K, schedules, curves, which, y0):
+    """``({metric: (S, K + 1)} per-seed exact expectations, given)``: conditional on each seed's
+    start point where the decoupled form allows it (``given`` says which)."""
+    out = {m: np.empty((len(which), K + 1)) for m in ("loss", "grad_norm_sq", "dist_sq")}
+    given = "start point" if y0 is not None else None
+    for i, sch in enumerate(schedules):
+        rows = np.nonzero(which == i)[0]
+        cond = start_conditional(alg, qm, K, y0[rows], **sch) if y0 is not None else None
+        if cond is None:
+            given = None
+            c = curves[i]
+            cond = {m: np.broadcast_to(c.metric(m), (len(rows), K + 1)) for m in out}
+        for m in out:
+            out[m][rows] = cond[m]
+    return out, given
 
 
 def _lockfree_slack(spec, trace, alg, qm, S):
@@ -148,7 +173,12 @@ def run_oracle_check(spec, alpha: float) -> dict:
     S, K = spec.seeds, spec.steps
 
     t_or = time.perf_counter()
-    curves, which, form = _exact_per_seed(spec, alg, qm, trace, model)
+    schedules, which, form = _schedules(spec, alg, trace, model)
+    curves = [exact_curves(alg, qm, K, **sch) for sch in schedules]
+    per_seed, given = _expectations(alg, qm, K, schedules, curves, which,
+                                   _start_points(spec, trace, problem, qm))
+    if given:
+        form += ", and on each seed's start point"
     rho = None
     tau_const = getattr(model, "tau", None) if type(model).__name__ in (
         "ConstantDelay", "AdversarialDelay", "NoDelay") else None
@@ -158,7 +188,8 @@ def run_oracle_check(spec, alpha: float) -> dict:
         rho = constant_delay_radius(alg, qm, tau_const)
     oracle_cost = time.perf_counter() - t_or
 
-    exact_mean = {m: np.mean([c.metric(m) for c in curves], axis=0) for m in ("loss", "grad_norm_sq", "dist_sq")}
+    exact_mean = {m: np.mean([curves[i].metric(m) for i in which], axis=0)
+                  for m in ("loss", "grad_norm_sq", "dist_sq")}
     rec["oracle"] = {
         "form": form, "mode": curves[0].mode, "n_schedules": len(curves),
         "delay": model.spec, "cost_s": oracle_cost, "run_cost_s": run_cost,
@@ -206,7 +237,7 @@ def run_oracle_check(spec, alpha: float) -> dict:
     n_tests = len(pts) * len(ORACLE_METRICS)
     bands, first = {}, None
     for m in ORACLE_METRICS:
-        M = np.stack([curves[i].metric(m)[pts + 1] for i in which])   # (S, n)
+        M = per_seed[m][:, pts + 1]   # (S, n)
         Xm = X[m][:, pts]
         b = simultaneous_band(Xm, M, alpha, n_tests)
         if slack.any():  # |f(x) - f(y)| <= ||grad f(x)|| e + L e^2 / 2, ||grad f||^2 <= 2 L (f - f*)

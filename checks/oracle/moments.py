@@ -38,6 +38,13 @@ law (problem.x0: centre + x0_scale N(0, I)/sqrt(d)); E y_0 = 0 is not needed (ra
 Then E f(x_k) - f* = 1/2 tr(Lambda S_x), E||x_k - x*||^2 = tr S_x, E||grad f||^2 = tr(Lambda^2 S_x),
 S_x = S_k[slot of y_k, slot of y_k].
 
+Conditioning on the start point. S_k is linear in (S_0, Sigma). In the decoupled form each
+eigen-coordinate evolves alone, so E[y_{k,i}^2 | y_0] = h_{k,i} y_{0,i}^2 + n_{k,i}, with h the
+response to S_0 = I without noise and n the response to the noise from S_0 = 0: two runs of the
+recursion give E[f(x_k) | x_0] for every seed (:func:`start_conditional`). The check uses it
+to remove the start point's share of the seed-to-seed variance (the largest share in the
+transient), which is exact, not an approximation.
+
 Cost. Every coefficient is a polynomial in Lambda and the block projectors. When no update
 writes a proper block (full, master-worker, sync) and the start moment is diagonal, every
 coefficient is diagonal: the d eigen-coordinates decouple and each is an (n x n) system,
@@ -64,6 +71,8 @@ class ExactCurves:
     dist_sq: np.ndarray    # E ||x_k - x*||^2
     grad_sq: np.ndarray    # E ||grad f(x_k)||^2
     mode: str              # "decoupled" (per eigen-coordinate) or "dense"
+    #: (K + 1, d): E[y_k,i^2] per eigen-coordinate (``per_coordinate=True`` only)
+    coord: np.ndarray | None = None
 
     def metric(self, name: str) -> np.ndarray:
         return {"loss": self.loss_gap, "grad_norm_sq": self.grad_sq, "dist_sq": self.dist_sq}[name]
@@ -100,8 +109,10 @@ class _Algebra:
             self._proj[block] = (Qb @ Qb.T)[None]
         return self._proj[block]
 
-    def curves_of(self, Sx: np.ndarray) -> tuple[float, float, float]:
-        diag = np.diagonal(Sx[0]) if self.dense else Sx[:, 0, 0]
+    def diag_of(self, Sx: np.ndarray) -> np.ndarray:
+        return np.diagonal(Sx[0]) if self.dense else Sx[:, 0, 0]
+
+    def curves_of(self, diag: np.ndarray) -> tuple[float, float, float]:
         return (0.5 * float(self.lam @ diag), float(diag.sum()), float((self.lam ** 2) @ diag))
 
 
@@ -136,11 +147,15 @@ def _advance(S, src: dict, targets: list, reads: list, Sig) -> np.ndarray:
 
 
 def exact_curves(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, *, law=None,
-                 worker=None, read=None, dense: bool | None = None) -> ExactCurves:
+                 worker=None, read=None, dense: bool | None = None, start_moment=None,
+                 with_noise: bool = True, per_coordinate: bool = False) -> ExactCurves:
     """Exact curves for ``steps`` updates: under an i.i.d. delay ``law`` (``(pmf, T)`` from
     :func:`.laws.iid_law`, workers round-robin), or conditional on one schedule (``worker``,
     ``read``: int arrays of length ``steps``). ``dense``: force the dense form (None: the
-    decoupled one whenever the structure allows)."""
+    decoupled one whenever the structure allows). ``start_moment`` (d, d) replaces E[y0 y0^T]
+    and ``with_noise=False`` drops the gradient noise: the moments are linear in both, which
+    is how :mod:`.check` conditions on each seed's start point. ``per_coordinate``: also keep
+    E[y_k,i^2] for every k and i."""
     if (law is None) == (worker is None):
         raise ValueError("give either law= or worker= and read=")
     K, W = int(steps), alg.n_workers
@@ -152,17 +167,22 @@ def exact_curves(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, *, law=
     if alg.averaged:
         T = 0
     blocks_used = alg.pattern in ("partition", "partition_plus")
-    start_diag = np.allclose(prob.start_moment, np.diag(np.diagonal(prob.start_moment)))
+    start = prob.start_moment if start_moment is None else np.asarray(start_moment, dtype=float)
+    start_diag = np.allclose(start, np.diag(np.diagonal(start)))
     must = blocks_used or not start_diag
     alg_ = _Algebra(prob, dense=must if dense is None else (dense or must))
     Bq = T + 1
     n = Bq + alg.n_buffers
     G, e = (1, prob.dim) if alg_.dense else (prob.dim, 1)
     S = np.zeros((n, n, G, e, e))
-    S[0, 0] = alg_.full(prob.start_moment)
-    Sig = alg_.diag(prob.noise_var / (W if alg.averaged else 1))
+    S[0, 0] = alg_.full(start)
+    Sig = alg_.diag(prob.noise_var / (W if alg.averaged else 1) * float(with_noise))
     out = np.empty((3, K + 1))
-    out[:, 0] = alg_.curves_of(S[0, 0])
+    coord = np.full((K + 1, prob.dim), np.inf) if per_coordinate else None
+    diag = alg_.diag_of(S[0, 0])
+    out[:, 0] = alg_.curves_of(diag)
+    if coord is not None:
+        coord[0] = diag
     counts = np.zeros(W, dtype=np.int64)
     cache: dict = {}
     for k in range(K):
@@ -197,11 +217,32 @@ def exact_curves(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, *, law=
             targets.append((ms, m_coef[0], m_coef[1]))
         with np.errstate(over="ignore", invalid="ignore"):
             S = _advance(S, src, targets, reads, Sig)
-            out[:, k + 1] = alg_.curves_of(S[cs, cs])
+            diag = alg_.diag_of(S[cs, cs])
+            out[:, k + 1] = alg_.curves_of(diag)
+        if coord is not None:
+            coord[k + 1] = diag
         if not np.isfinite(out[:, k + 1]).all():  # diverged: the moments are infinite from here
             out[:, k + 1:] = np.inf
             break
-    return ExactCurves(out[0] + 0.0, out[1], out[2], "dense" if alg_.dense else "decoupled")
+    return ExactCurves(out[0], out[1], out[2], "dense" if alg_.dense else "decoupled", coord)
 
 
-__all__ = ["ExactCurves", "exact_curves"]
+def start_conditional(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, y0: np.ndarray,
+                      **schedule) -> dict[str, np.ndarray] | None:
+    """``{metric: (S, K + 1)}``: E[metric at k | y_0 = y0[s]] for each row of ``y0`` (S, d),
+    under the same ``law=``/``worker=, read=`` as :func:`exact_curves`; None in the dense form
+    (block writes couple the coordinates: the start would enter through all of y0 y0^T)."""
+    d = prob.dim
+    resp = exact_curves(alg, prob, steps, start_moment=np.eye(d), with_noise=False,
+                        per_coordinate=True, **schedule)
+    if resp.mode != "decoupled":
+        return None
+    noise = exact_curves(alg, prob, steps, start_moment=np.zeros((d, d)), **schedule)
+    lam = prob.spectrum
+    weights = {"loss": 0.5 * lam, "grad_norm_sq": lam ** 2, "dist_sq": np.ones(d)}
+    y2 = np.asarray(y0, dtype=float) ** 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        return {m: (y2 * w) @ resp.coord.T + noise.metric(m) for m, w in weights.items()}
+
+
+__all__ = ["ExactCurves", "exact_curves", "start_conditional"]

@@ -14,6 +14,7 @@ from asyncbound.checks.oracle import (
     iid_law,
     linear_algorithm,
     quadratic_model,
+    start_conditional,
 )
 from asyncbound.implementations.backends import run
 from asyncbound.implementations.delays import ReplayDelay, Schedule, parse_delay
@@ -76,6 +77,27 @@ def test_conditional_on_a_recorded_schedule_matches_monte_carlo():
     ex = exact_curves(alg, qm, K, worker=worker.numpy(), read=read.numpy())
     loss, _ = _mc("hogwild_sgd", prob, ReplayDelay(sched), 0.2, {"momentum": 0.5})
     assert np.abs(_z(loss, ex.loss_gap[1:])).max() < Z_MAX
+
+
+def test_start_conditional_averages_to_the_unconditional_moments():
+    """E_y0[E(f_k | y0)] = E f_k: with rows sqrt(d c) e_i, the mean of y0_i^2 is c = x0_scale^2/d."""
+    _, alg, qm = _setup("ps_sgd", 0.2, {"momentum": 0.6})
+    law = iid_law(parse_delay("uniform:3"))
+    c = qm.start_moment[0, 0]
+    y0 = np.sqrt(D * c) * np.eye(D)
+    cond = start_conditional(alg, qm, 40, y0, law=law)
+    ex = exact_curves(alg, qm, 40, law=law)
+    for m in ("loss", "grad_norm_sq", "dist_sq"):
+        np.testing.assert_allclose(cond[m].mean(0), ex.metric(m), rtol=1e-10)
+
+
+def test_start_conditional_noise_part_matches_monte_carlo():
+    """From x0 = x* (x0_scale = 0) only the noise drives the run: E(f_k | y0 = 0) vs 10^5 seeds."""
+    prob, alg, qm = _setup("hogwild_sgd", 0.2, {"momentum": 0.5}, {"x0_scale": 0.0})
+    law = iid_law(parse_delay("uniform:3"))
+    cond = start_conditional(alg, qm, K, np.zeros((1, D)), law=law)
+    loss, _ = _mc("hogwild_sgd", prob, "uniform:3", 0.2, {"momentum": 0.5})
+    assert np.abs(_z(loss, cond["loss"][0, 1:])).max() < Z_MAX
 
 
 @pytest.mark.parametrize("algo", ["hogwild_sgd", "ps_sgd", "minibatch_sgd"])
