@@ -69,9 +69,10 @@ def simultaneous_band(X: np.ndarray, M: np.ndarray, alpha: float, n_tests: int) 
     X = np.asarray(X, dtype=float)
     M = np.broadcast_to(np.asarray(M, dtype=float), X.shape)
     S = X.shape[0]
-    D = X - M
-    mean_d = D.mean(axis=0)
-    se = D.std(axis=0, ddof=1) / math.sqrt(S) if S > 1 else np.zeros(X.shape[1])
+    with np.errstate(over="ignore", invalid="ignore"):  # a blowing-up run: inf bands, no warning
+        D = X - M
+        mean_d = D.mean(axis=0)
+        se = D.std(axis=0, ddof=1) / math.sqrt(S) if S > 1 else np.zeros(X.shape[1])
     crit = t_ppf(1.0 - alpha / (2.0 * n_tests), S - 1) if S > 1 else math.inf
     half = crit * se + ROUNDOFF_RTOL * np.abs(M.mean(axis=0))
     mean_x = X.mean(axis=0)

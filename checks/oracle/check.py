@@ -98,21 +98,24 @@ def _start_points(spec, trace, problem, qm) -> np.ndarray | None:
             - problem.x_star.double().numpy()) @ qm.Q.T
 
 
-def _expectations(alg, qm, K, schedules, curves, which, y0):
-    """``({metric: (S, K + 1)} per-seed exact expectations, given)``: conditional on each seed's
-    start point where the decoupled form allows it (``given`` says which)."""
-    out = {m: np.empty((len(which), K + 1)) for m in ("loss", "grad_norm_sq", "dist_sq")}
+def _expectations(alg, qm, K, schedules, which, y0):
+    """``(unconditional curves per schedule, {metric: (S, K + 1)} per-seed expectations,
+    given)``: conditional on each seed's start point too where the coordinates decouple."""
+    curves, per_seed = [], {m: np.empty((len(which), K + 1)) for m in ("loss", "grad_norm_sq", "dist_sq")}
     given = "start point" if y0 is not None else None
     for i, sch in enumerate(schedules):
         rows = np.nonzero(which == i)[0]
-        cond = start_conditional(alg, qm, K, y0[rows], **sch) if y0 is not None else None
-        if cond is None:
+        got = start_conditional(alg, qm, K, y0[rows], **sch) if y0 is not None else None
+        if got is None:
             given = None
-            c = curves[i]
-            cond = {m: np.broadcast_to(c.metric(m), (len(rows), K + 1)) for m in out}
-        for m in out:
-            out[m][rows] = cond[m]
-    return out, given
+            c = exact_curves(alg, qm, K, **sch)
+            cond = {m: np.broadcast_to(c.metric(m), (len(rows), K + 1)) for m in per_seed}
+        else:
+            cond, c = got
+        curves.append(c)
+        for m in per_seed:
+            per_seed[m][rows] = cond[m]
+    return curves, per_seed, given
 
 
 def _lockfree_slack(spec, trace, alg, qm, S):
@@ -174,9 +177,8 @@ def run_oracle_check(spec, alpha: float) -> dict:
 
     t_or = time.perf_counter()
     schedules, which, form = _schedules(spec, alg, trace, model)
-    curves = [exact_curves(alg, qm, K, **sch) for sch in schedules]
-    per_seed, given = _expectations(alg, qm, K, schedules, curves, which,
-                                   _start_points(spec, trace, problem, qm))
+    curves, per_seed, given = _expectations(alg, qm, K, schedules, which,
+                                            _start_points(spec, trace, problem, qm))
     if given:
         form += ", and on each seed's start point"
     rho = None

@@ -227,22 +227,38 @@ def exact_curves(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, *, law=
     return ExactCurves(out[0], out[1], out[2], "dense" if alg_.dense else "decoupled", coord)
 
 
+def decouples(alg: LinearAlgorithm, prob: QuadraticModel) -> bool:
+    """Whether the eigen-coordinates evolve independently (no block writes, diagonal start)."""
+    start = prob.start_moment
+    return (alg.pattern not in ("partition", "partition_plus")
+            and np.allclose(start, np.diag(np.diagonal(start))))
+
+
 def start_conditional(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, y0: np.ndarray,
-                      **schedule) -> dict[str, np.ndarray] | None:
-    """``{metric: (S, K + 1)}``: E[metric at k | y_0 = y0[s]] for each row of ``y0`` (S, d),
-    under the same ``law=``/``worker=, read=`` as :func:`exact_curves`; None in the dense form
-    (block writes couple the coordinates: the start would enter through all of y0 y0^T)."""
-    d = prob.dim
-    resp = exact_curves(alg, prob, steps, start_moment=np.eye(d), with_noise=False,
-                        per_coordinate=True, **schedule)
-    if resp.mode != "decoupled":
+                      **schedule) -> tuple[dict[str, np.ndarray], ExactCurves] | None:
+    """``({metric: (S, K + 1)}, unconditional curves)``: E[metric at k | y_0 = y0[s]] for each
+    row of ``y0`` (S, d), under the same ``law=``/``worker=, read=`` as :func:`exact_curves`,
+    and the unconditional curves; None when the coordinates do not decouple (block writes
+    couple them: the start would enter through all of y0 y0^T).
+
+    One recursion on 2d independent coordinates: the first d answer S_0 = I without noise
+    (h_{k,i}), the last d the noise from S_0 = 0 (n_{k,i})."""
+    if not decouples(alg, prob):
         return None
-    noise = exact_curves(alg, prob, steps, start_moment=np.zeros((d, d)), **schedule)
-    lam = prob.spectrum
+    d, lam = prob.dim, prob.spectrum
+    twin = QuadraticModel(np.concatenate([lam, lam]), np.eye(2 * d),
+                          np.concatenate([np.zeros(d), prob.noise_var]),
+                          np.diag(np.concatenate([np.ones(d), np.zeros(d)])), prob.f_star)
+    both = exact_curves(alg, twin, steps, per_coordinate=True, **schedule)
+    h, n = both.coord[:, :d], both.coord[:, d:]
     weights = {"loss": 0.5 * lam, "grad_norm_sq": lam ** 2, "dist_sq": np.ones(d)}
     y2 = np.asarray(y0, dtype=float) ** 2
     with np.errstate(over="ignore", invalid="ignore"):
-        return {m: (y2 * w) @ resp.coord.T + noise.metric(m) for m, w in weights.items()}
+        per_seed = {m: (y2 * w) @ h.T + (n @ w)[None, :] for m, w in weights.items()}
+        moment = h * np.diagonal(prob.start_moment)[None, :] + n        # E[y_{k,i}^2]
+        uncond = ExactCurves(moment @ weights["loss"], moment.sum(1), moment @ weights["grad_norm_sq"],
+                             "decoupled", moment)
+    return per_seed, uncond
 
 
-__all__ = ["ExactCurves", "exact_curves", "start_conditional"]
+__all__ = ["ExactCurves", "decouples", "exact_curves", "start_conditional"]

@@ -85,17 +85,18 @@ def test_start_conditional_averages_to_the_unconditional_moments():
     law = iid_law(parse_delay("uniform:3"))
     c = qm.start_moment[0, 0]
     y0 = np.sqrt(D * c) * np.eye(D)
-    cond = start_conditional(alg, qm, 40, y0, law=law)
+    cond, uncond = start_conditional(alg, qm, 40, y0, law=law)
     ex = exact_curves(alg, qm, 40, law=law)
     for m in ("loss", "grad_norm_sq", "dist_sq"):
         np.testing.assert_allclose(cond[m].mean(0), ex.metric(m), rtol=1e-10)
+        np.testing.assert_allclose(uncond.metric(m), ex.metric(m), rtol=1e-10)
 
 
 def test_start_conditional_noise_part_matches_monte_carlo():
     """From x0 = x* (x0_scale = 0) only the noise drives the run: E(f_k | y0 = 0) vs 10^5 seeds."""
     prob, alg, qm = _setup("hogwild_sgd", 0.2, {"momentum": 0.5}, {"x0_scale": 0.0})
     law = iid_law(parse_delay("uniform:3"))
-    cond = start_conditional(alg, qm, K, np.zeros((1, D)), law=law)
+    cond, _ = start_conditional(alg, qm, K, np.zeros((1, D)), law=law)
     loss, _ = _mc("hogwild_sgd", prob, "uniform:3", 0.2, {"momentum": 0.5})
     assert np.abs(_z(loss, cond["loss"][0, 1:])).max() < Z_MAX
 
