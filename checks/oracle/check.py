@@ -61,6 +61,18 @@ def _matrix(trace, name: str, S: int, K: int) -> np.ndarray:
     return out
 
 
+def _algorithm_options(spec) -> dict:
+    """``spec.options`` less the backend's own keyword arguments (lock, instrument, ...): what
+    is left are the rule's hyperparameters and the pattern's options."""
+    import inspect
+
+    from asyncbound.implementations.backends import _backend_module
+
+    params = inspect.signature(_backend_module(spec.backend).run).parameters
+    own = {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return {k: v for k, v in (spec.options or {}).items() if k not in own | {"lock", "lock_free"}}
+
+
 def _delay_model(spec):
     from asyncbound.implementations.delays import parse_delay
 
@@ -155,7 +167,8 @@ def run_oracle_check(spec, alpha: float) -> dict:
            "measured": {"alpha": alpha, "n_seeds": spec.seeds}}
     model = _delay_model(spec)
     try:
-        alg = linear_algorithm(algo, algo.config(lr=lr, **spec.options), problem.dim, spec.workers)
+        alg = linear_algorithm(algo, algo.config(lr=lr, **_algorithm_options(spec)), problem.dim,
+                               spec.workers)
         qm = quadratic_model(problem)
         if spec.backend == "reference" and not alg.averaged and iid_law(model) is None:
             fixed_schedules(model, 1, spec.workers, 1, spec.base_seed)  # validates the model
