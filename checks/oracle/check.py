@@ -80,12 +80,13 @@ def _delay_model(spec):
 
 
 def _schedules(spec, alg, trace, model):
-    """``(list of schedule kwargs for exact_curves, index of each seed's schedule, form)``."""
+    """``(exact_curves schedule kwargs, index of each seed's schedule, form)``: the delay law,
+    or the distinct schedules of the seeds as one (B, K) batch."""
     if spec.backend == "reference":
         law = iid_law(model)
         if law is not None or alg.averaged:
             law = law if law is not None else ((lambda k: np.ones(1)), 0)
-            return [{"law": law}], np.zeros(spec.seeds, dtype=int), "law"
+            return {"law": law}, np.zeros(spec.seeds, dtype=int), "law"
         worker, read = fixed_schedules(model, spec.steps, spec.workers, spec.seeds, spec.base_seed)
     else:
         from asyncbound.implementations.delays import Schedule
@@ -95,7 +96,7 @@ def _schedules(spec, alg, trace, model):
     K = worker.shape[1]
     uniq, inverse = np.unique(np.concatenate([worker, read], axis=1), axis=0, return_inverse=True)
     which = np.zeros(spec.seeds, dtype=int) if len(uniq) == 1 else np.asarray(inverse).ravel()
-    return ([{"worker": u[:K], "read": u[K:]} for u in uniq], which,
+    return ({"worker": uniq[:, :K], "read": uniq[:, K:]}, which,
             "conditional on each seed's schedule")
 
 
@@ -110,24 +111,19 @@ def _start_points(spec, trace, problem, qm) -> np.ndarray | None:
             - problem.x_star.double().numpy()) @ qm.Q.T
 
 
-def _expectations(alg, qm, K, schedules, which, y0):
-    """``(unconditional curves per schedule, {metric: (S, K + 1)} per-seed expectations,
-    given)``: conditional on each seed's start point too where the coordinates decouple."""
-    curves, per_seed = [], {m: np.empty((len(which), K + 1)) for m in ("loss", "grad_norm_sq", "dist_sq")}
-    given = "start point" if y0 is not None else None
-    for i, sch in enumerate(schedules):
-        rows = np.nonzero(which == i)[0]
-        got = start_conditional(alg, qm, K, y0[rows], **sch) if y0 is not None else None
-        if got is None:
-            given = None
-            c = exact_curves(alg, qm, K, **sch)
-            cond = {m: np.broadcast_to(c.metric(m), (len(rows), K + 1)) for m in per_seed}
-        else:
-            cond, c = got
-        curves.append(c)
-        for m in per_seed:
-            per_seed[m][rows] = cond[m]
-    return curves, per_seed, given
+def _expectations(alg, qm, K, schedule, which, y0):
+    """``(unconditional curves, {metric: (S, K + 1)} per-seed expectations, given)``: per seed
+    conditional on its schedule, and on its start point too where the coordinates decouple."""
+    got = start_conditional(alg, qm, K, y0, which, **schedule) if y0 is not None else None
+    if got is not None:
+        per_seed, curves = got
+        return curves, per_seed, "start point"
+    curves = exact_curves(alg, qm, K, **schedule)
+    per_seed = {}
+    for m in ("loss", "grad_norm_sq", "dist_sq"):
+        c = np.atleast_2d(curves.metric(m))
+        per_seed[m] = c[which] if c.shape[0] > 1 else np.broadcast_to(c, (len(which), K + 1))
+    return curves, per_seed, None
 
 
 def _lockfree_slack(spec, trace, alg, qm, S):
@@ -189,8 +185,8 @@ def run_oracle_check(spec, alpha: float) -> dict:
     S, K = spec.seeds, spec.steps
 
     t_or = time.perf_counter()
-    schedules, which, form = _schedules(spec, alg, trace, model)
-    curves, per_seed, given = _expectations(alg, qm, K, schedules, which,
+    schedule, which, form = _schedules(spec, alg, trace, model)
+    curves, per_seed, given = _expectations(alg, qm, K, schedule, which,
                                             _start_points(spec, trace, problem, qm))
     if given:
         form += ", and on each seed's start point"
@@ -203,10 +199,11 @@ def run_oracle_check(spec, alpha: float) -> dict:
         rho = constant_delay_radius(alg, qm, tau_const)
     oracle_cost = time.perf_counter() - t_or
 
-    exact_mean = {m: np.mean([curves[i].metric(m) for i in which], axis=0)
+    exact_mean = {m: (np.atleast_2d(curves.metric(m))[which] if np.ndim(curves.metric(m)) == 2
+                      else curves.metric(m)[None]).mean(axis=0)
                   for m in ("loss", "grad_norm_sq", "dist_sq")}
     rec["oracle"] = {
-        "form": form, "mode": curves[0].mode, "n_schedules": len(curves),
+        "form": form, "mode": curves.mode, "n_schedules": int(which.max()) + 1,
         "delay": model.spec, "cost_s": oracle_cost, "run_cost_s": run_cost,
         "cost_ratio": oracle_cost / run_cost if run_cost > 0 else None,
         "exact": {"update": list(range(K + 1)), "loss_gap": exact_mean["loss"],

@@ -94,6 +94,9 @@ class _Algebra:
         self.lam = lam
         self._proj: dict = {}
 
+    def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a @ b if self.dense else a * b
+
     def diag(self, v: np.ndarray) -> np.ndarray:
         return np.diag(v)[None] if self.dense else v.reshape(self.d, 1, 1)
 
@@ -109,121 +112,154 @@ class _Algebra:
             self._proj[block] = (Qb @ Qb.T)[None]
         return self._proj[block]
 
-    def diag_of(self, Sx: np.ndarray) -> np.ndarray:
-        return np.diagonal(Sx[0]) if self.dense else Sx[:, 0, 0]
-
-    def curves_of(self, diag: np.ndarray) -> tuple[float, float, float]:
-        return (0.5 * float(self.lam @ diag), float(diag.sum()), float((self.lam ** 2) @ diag))
 
 
 def _T(a: np.ndarray) -> np.ndarray:
     return np.swapaxes(a, -1, -2)
 
 
-def _advance(S, src: dict, targets: list, reads: list, Sig) -> np.ndarray:
-    """One update of the second-moment matrix (module docstring). ``src``: name -> slot for
-    'x' (and 'm'); ``targets``: (slot, {source: coefficient}, noise coefficient); ``reads``:
-    (slot, probability) of the view that feeds the gradient ('r')."""
-    Rr = sum(p * S[r] for r, p in reads)              # (n, G, e, e): E_j S[r_j, q]
-    Srr = sum(p * S[r, r] for r, p in reads)          # E_j S[r_j, r_j]
-    rows = {name: S[slot] for name, slot in src.items()}
+def _advance(S, src: dict, targets: list, reads: list, Sig, mm) -> np.ndarray:
+    """One update of the second moments of a batch of systems (module docstring). ``S``:
+    (B, n, n, G, e, e). ``src``: name -> (B,) slots of 'x' (and 'm'); ``targets``: ((B,) slots,
+    {source: (B|1, G, e, e) coefficient}, noise coefficient); ``reads``: ((B,) slots, probability)
+    of the view that feeds the gradient ('r'). ``mm``: the block product (matmul, or the
+    element-wise product when e = 1, where blocks are scalars and transposes are no-ops)."""
+    T = _T if mm is np.matmul else (lambda a: a)
+    ar = np.arange(S.shape[0])
+    Rr = sum(p * S[ar, r] for r, p in reads)              # (B, n, G, e, e): E_j S[r_j, q]
+    Srr = sum(p * S[ar, r, r] for r, p in reads)          # E_j S[r_j, r_j]
+    rows = {name: S[ar, slot] for name, slot in src.items()}
     rows["r"] = Rr
-    new_rows = [sum(C @ rows[s] for s, C in coefs.items()) for _, coefs, _ in targets]
+    new_rows = [sum(mm(C[:, None], rows[s]) for s, C in coefs.items()) for _, coefs, _ in targets]
 
     def cross(i: int, s: str):  # E[new_i u_s^T]
         if s != "r":
-            return new_rows[i][src[s]]
-        return sum(C @ (Srr if s2 == "r" else _T(Rr[src[s2]])) for s2, C in targets[i][1].items())
+            return new_rows[i][ar, src[s]]
+        return sum(mm(C, Srr if s2 == "r" else T(Rr[ar, src[s2]]))
+                   for s2, C in targets[i][1].items())
 
-    out = S.copy()
+    out = S  # in place: every value read below was gathered (copied) before the writes
     for (dest, _, _), row in zip(targets, new_rows, strict=True):
-        out[dest, :] = row
-        out[:, dest] = _T(row)
+        out[ar, dest] = row
+        out[ar, :, dest] = T(row)
     for i, (di, _, ni) in enumerate(targets):
         for dj, cj, nj in targets:
-            blk = sum(cross(i, s) @ _T(C) for s, C in cj.items())
-            out[di, dj] = blk + ni @ Sig @ _T(nj)
+            blk = sum(mm(cross(i, s), T(C)) for s, C in cj.items())
+            out[ar, di, dj] = blk + mm(mm(ni, Sig), T(nj))
     return out
+
+
+def _local_clocks(worker: np.ndarray, n_workers: int) -> np.ndarray:
+    """(B, K): how many updates the writer of update k has made, this one included."""
+    t = np.zeros_like(worker)
+    for w in range(n_workers):
+        m = worker == w
+        t[m] = np.cumsum(m, axis=1)[m]
+    return t
 
 
 def exact_curves(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, *, law=None,
                  worker=None, read=None, dense: bool | None = None, start_moment=None,
                  with_noise: bool = True, per_coordinate: bool = False) -> ExactCurves:
     """Exact curves for ``steps`` updates: under an i.i.d. delay ``law`` (``(pmf, T)`` from
-    :func:`.laws.iid_law`, workers round-robin), or conditional on one schedule (``worker``,
-    ``read``: int arrays of length ``steps``). ``dense``: force the dense form (None: the
-    decoupled one whenever the structure allows). ``start_moment`` (d, d) replaces E[y0 y0^T]
-    and ``with_noise=False`` drops the gradient noise: the moments are linear in both, which
-    is how :mod:`.check` conditions on each seed's start point. ``per_coordinate``: also keep
-    E[y_k,i^2] for every k and i."""
+    :func:`.laws.iid_law`, workers round-robin), or conditional on a schedule (``worker``,
+    ``read``: int arrays (K,), or (B, K) for B schedules solved as one batch: the curves are
+    then (B, K + 1)). ``dense``: force the dense form (None: the decoupled one whenever the
+    structure allows). ``start_moment`` (d, d) replaces E[y0 y0^T] and ``with_noise=False``
+    drops the gradient noise: the moments are linear in both, which is how :mod:`.check`
+    conditions on each seed's start point. ``per_coordinate``: also keep E[y_k,i^2]."""
     if (law is None) == (worker is None):
         raise ValueError("give either law= or worker= and read=")
     K, W = int(steps), alg.n_workers
+    batched = worker is not None and np.ndim(worker) == 2
     if law is not None:
         pmf, T = law
+        worker = np.arange(K)[None] % W
     else:
-        worker, read = np.asarray(worker, dtype=np.int64), np.asarray(read, dtype=np.int64)
-        T = int((np.arange(K) - read[:K]).max()) if K else 0
+        worker = np.atleast_2d(np.asarray(worker, dtype=np.int64))[:, :K]
+        read = np.atleast_2d(np.asarray(read, dtype=np.int64))[:, :K]
+        T = int((np.arange(K)[None] - read).max()) if K else 0
     if alg.averaged:
         T = 0
+    Bt = worker.shape[0]
+    clocks = _local_clocks(worker, W) if alg.clock == "local" else np.broadcast_to(
+        np.arange(1, K + 1), worker.shape)
     blocks_used = alg.pattern in ("partition", "partition_plus")
     start = prob.start_moment if start_moment is None else np.asarray(start_moment, dtype=float)
     start_diag = np.allclose(start, np.diag(np.diagonal(start)))
     must = blocks_used or not start_diag
     alg_ = _Algebra(prob, dense=must if dense is None else (dense or must))
+    mm = np.matmul if alg_.dense else np.multiply
     Bq = T + 1
     n = Bq + alg.n_buffers
     G, e = (1, prob.dim) if alg_.dense else (prob.dim, 1)
-    S = np.zeros((n, n, G, e, e))
-    S[0, 0] = alg_.full(start)
+    S = np.zeros((Bt, n, n, G, e, e))
+    S[:, 0, 0] = alg_.full(start)
     Sig = alg_.diag(prob.noise_var / (W if alg.averaged else 1) * float(with_noise))
-    out = np.empty((3, K + 1))
-    coord = np.full((K + 1, prob.dim), np.inf) if per_coordinate else None
-    diag = alg_.diag_of(S[0, 0])
-    out[:, 0] = alg_.curves_of(diag)
-    if coord is not None:
-        coord[0] = diag
-    counts = np.zeros(W, dtype=np.int64)
+    out = np.full((3, Bt, K + 1), np.inf)
+    coord = np.full((Bt, K + 1, prob.dim), np.inf) if per_coordinate else None
+
+    lam = prob.spectrum
+
+    def record(k, Sx):  # Sx: (B, G, e, e)
+        diag = np.diagonal(Sx[:, 0], axis1=-2, axis2=-1) if alg_.dense else Sx[:, :, 0, 0]
+        out[:, :, k] = (0.5 * diag @ lam, diag.sum(-1), diag @ lam ** 2)
+        if coord is not None:
+            coord[:, k] = diag
+
+    record(0, S[:, 0, 0])
     cache: dict = {}
-    for k in range(K):
-        w = int(worker[k]) if worker is not None else k % W
-        counts[w] += 1
-        t = int(counts[w]) if alg.clock == "local" else k + 1
-        block = alg.block(w, int(counts[w]))
+
+    def coefficients(t: int, block):
         key = (t == 1, block)
         if key not in cache:
             a, c, am, ag = alg.step_coefficients(t)
             P = alg_.projector(block)
-            PL = P @ alg_.Lam
-            x_coef = {"x": alg_.I, "r": ag * PL}
+            PL = alg_.mul(P, alg_.Lam)
+            x_coef = {"x": alg_.I[None], "r": (ag * PL)[None]}
             m_coef = None
             if alg.has_buffer:
-                x_coef["m"] = am * P
-                m_coef = ({"m": alg_.I + (a - 1.0) * P, "r": c * PL}, c * P)
-            cache[key] = (x_coef, ag * P, m_coef)
-        x_coef, x_noise, m_coef = cache[key]
-        xs, cs = k % Bq, (k + 1) % Bq
+                x_coef["m"] = (am * P)[None]
+                m_coef = ({"m": (alg_.I + (a - 1.0) * P)[None], "r": (c * PL)[None]},
+                          (c * P)[None])
+            cache[key] = (x_coef, (ag * P)[None], m_coef)
+        return cache[key]
+
+    ar = np.arange(Bt)
+    for k in range(K):
+        w, t = worker[:, k], clocks[:, k]
+        keys = {(int(ti) == 1, alg.block(int(wi), int(ti))) for wi, ti in
+                {(int(wi), int(ti)) for wi, ti in zip(w, t, strict=True)}}
+        if len(keys) == 1:
+            x_coef, x_noise, m_coef = coefficients(int(t[0]), alg.block(int(w[0]), int(t[0])))
+        else:  # members differ: stack each member's coefficients (leading axis B)
+            per = [coefficients(int(ti), alg.block(int(wi), int(ti))) for wi, ti in zip(w, t, strict=True)]
+            x_coef = {s_: np.concatenate([p[0][s_] for p in per]) for s_ in per[0][0]}
+            x_noise = np.concatenate([p[1] for p in per])
+            m_coef = None if per[0][2] is None else (
+                {s_: np.concatenate([p[2][0][s_] for p in per]) for s_ in per[0][2][0]},
+                np.concatenate([p[2][1] for p in per]))
+        xs = np.full(Bt, k % Bq)
+        cs = np.full(Bt, (k + 1) % Bq)
         if alg.averaged:
             reads = [(xs, 1.0)]
         elif law is not None:
-            reads = [((k - j) % Bq, p) for j, p in enumerate(pmf(k)) if p > 0]
+            reads = [(np.full(Bt, (k - j) % Bq), p) for j, p in enumerate(pmf(k)) if p > 0]
         else:
-            reads = [(int(read[k]) % Bq, 1.0)]
+            reads = [(read[:, k] % Bq, 1.0)]
         src = {"x": xs}
         targets = [(cs, x_coef, x_noise)]
         if m_coef is not None:
-            ms = Bq + (w if alg.holder == "per_worker" else 0)
+            ms = Bq + (w if alg.holder == "per_worker" else np.zeros_like(w))
             src["m"] = ms
             targets.append((ms, m_coef[0], m_coef[1]))
         with np.errstate(over="ignore", invalid="ignore"):
-            S = _advance(S, src, targets, reads, Sig)
-            diag = alg_.diag_of(S[cs, cs])
-            out[:, k + 1] = alg_.curves_of(diag)
-        if coord is not None:
-            coord[k + 1] = diag
-        if not np.isfinite(out[:, k + 1]).all():  # diverged: the moments are infinite from here
-            out[:, k + 1:] = np.inf
+            S = _advance(S, src, targets, reads, Sig, mm)
+            record(k + 1, S[ar, cs, cs])
+        if not np.isfinite(out[:, :, k + 1]).all():  # diverged: infinite from here (inf fill)
             break
+    if not batched:
+        out, coord = out[:, 0], None if coord is None else coord[0]
     return ExactCurves(out[0], out[1], out[2], "dense" if alg_.dense else "decoupled", coord)
 
 
@@ -235,11 +271,12 @@ def decouples(alg: LinearAlgorithm, prob: QuadraticModel) -> bool:
 
 
 def start_conditional(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, y0: np.ndarray,
-                      **schedule) -> tuple[dict[str, np.ndarray], ExactCurves] | None:
+                      which=None, **schedule) -> tuple[dict[str, np.ndarray], ExactCurves] | None:
     """``({metric: (S, K + 1)}, unconditional curves)``: E[metric at k | y_0 = y0[s]] for each
-    row of ``y0`` (S, d), under the same ``law=``/``worker=, read=`` as :func:`exact_curves`,
-    and the unconditional curves; None when the coordinates do not decouple (block writes
-    couple them: the start would enter through all of y0 y0^T).
+    row of ``y0`` (S, d), under the same ``law=``/``worker=, read=`` as :func:`exact_curves`
+    (row s under schedule ``which[s]`` of a (B, K) batch), and the unconditional curves; None
+    when the coordinates do not decouple (block writes couple them: the start would enter
+    through all of y0 y0^T).
 
     One recursion on 2d independent coordinates: the first d answer S_0 = I without noise
     (h_{k,i}), the last d the noise from S_0 = 0 (n_{k,i})."""
@@ -250,14 +287,19 @@ def start_conditional(alg: LinearAlgorithm, prob: QuadraticModel, steps: int, y0
                           np.concatenate([np.zeros(d), prob.noise_var]),
                           np.diag(np.concatenate([np.ones(d), np.zeros(d)])), prob.f_star)
     both = exact_curves(alg, twin, steps, per_coordinate=True, **schedule)
-    h, n = both.coord[:, :d], both.coord[:, d:]
+    coord = both.coord if both.coord.ndim == 3 else both.coord[None]     # (B, K + 1, 2d)
+    h, n = coord[..., :d], coord[..., d:]
+    which = np.zeros(len(y0), dtype=int) if which is None else np.asarray(which)
     weights = {"loss": 0.5 * lam, "grad_norm_sq": lam ** 2, "dist_sq": np.ones(d)}
     y2 = np.asarray(y0, dtype=float) ** 2
     with np.errstate(over="ignore", invalid="ignore"):
-        per_seed = {m: (y2 * w) @ h.T + (n @ w)[None, :] for m, w in weights.items()}
-        moment = h * np.diagonal(prob.start_moment)[None, :] + n        # E[y_{k,i}^2]
-        uncond = ExactCurves(moment @ weights["loss"], moment.sum(1), moment @ weights["grad_norm_sq"],
-                             "decoupled", moment)
+        per_seed = {m: np.einsum("sd,skd->sk", y2 * w, h[which]) + n[which] @ w
+                    for m, w in weights.items()}
+        moment = h * np.diagonal(prob.start_moment) + n                # E[y_{k,i}^2], (B, K+1, d)
+        if both.coord.ndim == 2:
+            moment = moment[0]
+        uncond = ExactCurves(moment @ weights["loss"], moment.sum(-1),
+                             moment @ weights["grad_norm_sq"], "decoupled", moment)
     return per_seed, uncond
 
 

@@ -79,6 +79,18 @@ def test_conditional_on_a_recorded_schedule_matches_monte_carlo():
     assert np.abs(_z(loss, ex.loss_gap[1:])).max() < Z_MAX
 
 
+@pytest.mark.parametrize("algo", ["hogwild_sgd", "passm_plus"])
+def test_a_batch_of_schedules_equals_one_recursion_per_schedule(algo):
+    _, alg, qm = _setup(algo, 0.2, {"momentum": 0.5, "warmup": 2} if algo == "passm_plus" else {"momentum": 0.5})
+    sched = parse_delay("virtual:speeds=1,2,3,jitter=0.5").schedule(30, W, 5, torch.Generator().manual_seed(1))
+    worker, read = sched.worker.numpy(), sched.read_version.numpy()
+    batch = exact_curves(alg, qm, 30, worker=worker, read=read)
+    for b in range(5):
+        one = exact_curves(alg, qm, 30, worker=worker[b], read=read[b])
+        np.testing.assert_allclose(batch.loss_gap[b], one.loss_gap, rtol=1e-12)
+        np.testing.assert_allclose(batch.grad_sq[b], one.grad_sq, rtol=1e-12)
+
+
 def test_start_conditional_averages_to_the_unconditional_moments():
     """E_y0[E(f_k | y0)] = E f_k: with rows sqrt(d c) e_i, the mean of y0_i^2 is c = x0_scale^2/d."""
     _, alg, qm = _setup("ps_sgd", 0.2, {"momentum": 0.6})
