@@ -75,6 +75,19 @@ def iid_law(model):
     return pmf, T
 
 
+def constant_delay(model) -> int | None:
+    """T when the model's delay is the point mass T once k >= T (none, constant, adversarial,
+    capped versions), else None: the case where :mod:`.stability` gives an exact verdict."""
+    try:
+        law = iid_law(model)
+    except NotLinear:
+        return None
+    if law is None:
+        return None
+    pmf, T = law
+    return T if pmf(T)[-1] == 1.0 else None
+
+
 def fixed_schedules(model, n_updates: int, n_workers: int, n_seeds: int, base_seed: int):
     """The schedule(s) the reference backend will run, as numpy ``(worker, read)`` of shape
     ``(S', K)``: S' = 1 when every seed shares it (deterministic virtual time, replay of one
@@ -88,4 +101,4 @@ def fixed_schedules(model, n_updates: int, n_workers: int, n_seeds: int, base_se
     return worker, read
 
 
-__all__ = ["fixed_schedules", "iid_law"]
+__all__ = ["constant_delay", "fixed_schedules", "iid_law"]
