@@ -118,3 +118,16 @@ def test_divergence_where_the_oracle_says_converges_fails(monkeypatch):
     assert rec["verdict"] == "FAIL", rec["reason"]
     good = run_check(_stability_spec(0.9 * H, steps=400), ALPHA_SINGLE)
     assert good["verdict"] == "PASS", good["reason"]
+
+
+def test_a_variant_declaring_a_linear_rule_gets_an_oracle_check(monkeypatch):
+    """``verify --with`` / ``check``: the suite of a variant includes its oracle check, and it
+    catches the planted bug with no access to the variant's code beyond what the rule declares."""
+    bug = planted.KERNEL_BUGS["ema_undamped"]
+    monkeypatch.setitem(ALGORITHMS, bug.name, bug)
+    specs = [s for s in build_suite("quick", algorithms=[bug]) if s.test == "oracle"]
+    assert len(specs) == 1 and specs[0].algorithm is bug
+    assert run_check(specs[0], ALPHA_SINGLE)["verdict"] == "FAIL"
+    nonlinear = [s for s in build_suite("quick", algorithms=[ALGORITHMS["async_adam"]])
+                 if s.test == "oracle"]
+    assert nonlinear == []
