@@ -40,8 +40,9 @@ S_x = S_k[slot of y_k, slot of y_k].
 
 Conditioning on the start point. S_k is linear in (S_0, Sigma). In the decoupled form each
 eigen-coordinate evolves alone, so E[y_{k,i}^2 | y_0] = h_{k,i} y_{0,i}^2 + n_{k,i}, with h the
-response to S_0 = I without noise and n the response to the noise from S_0 = 0: two runs of the
-recursion give E[f(x_k) | x_0] for every seed (:func:`start_conditional`). The check uses it
+response to S_0 = I without noise and n the response to the noise from S_0 = 0: one recursion on
+2d independent coordinates (d of each kind) gives E[f(x_k) | x_0] for every seed and, with
+S_0's diagonal, the unconditional moments (:func:`start_conditional`). The check uses it
 to remove the start point's share of the seed-to-seed variance (the largest share in the
 transient), which is exact, not an approximation.
 
@@ -51,7 +52,9 @@ coefficient is diagonal: the d eigen-coordinates decouple and each is an (n x n)
 n = T + 1 + B (``G = d`` groups of size ``e = 1``). Block writes (PASSM, PASSM+) couple the
 coordinates through P: one dense system with blocks of size d (``G = 1, e = d``). Per update
 the cost is O((T + n) n G e^3) flops, independent of the number of seeds that the Monte-Carlo
-run it checks has to simulate.
+run it checks has to simulate. Recorded schedules that differ across seeds (the replay form)
+are solved as one batch of systems (leading axis B, one per distinct schedule): O(B n^2 G e^3)
+per update, the one case that costs more than the run it checks.
 """
 
 from __future__ import annotations
