@@ -40,7 +40,8 @@ def _mc(algo, prob, delay, lr, options):
     torch.set_num_threads(before)
     loss = tr.columns["loss"].reshape(MC_SEEDS, K) - prob.f_star
     gn = tr.columns["grad_norm_sq"].reshape(MC_SEEDS, K)
-    return loss, gn
+    dist_sq = ((np.asarray(tr.final_params) - prob.x_star.numpy()) ** 2).sum(-1)
+    return loss, gn, dist_sq
 
 
 def _z(samples, exact):
@@ -59,9 +60,10 @@ CASES = [  # algorithm, delay, lr, options, problem options
 def test_exact_moments_match_monte_carlo(algo, delay, lr, options, popts):
     prob, alg, qm = _setup(algo, lr, options, popts)
     ex = exact_curves(alg, qm, K, law=iid_law(parse_delay(delay)))
-    loss, gn = _mc(algo, prob, delay, lr, options)
+    loss, gn, dist_sq = _mc(algo, prob, delay, lr, options)
     assert np.abs(_z(loss, ex.loss_gap[1:])).max() < Z_MAX
     assert np.abs(_z(gn, ex.grad_sq[1:])).max() < Z_MAX
+    assert abs(_z(dist_sq[:, None], ex.dist_sq[-1:])[0]) < Z_MAX   # E||x_K - x*||^2
     # the same Monte Carlo rejects a delay law off by one: the comparison has power
     shifted = iid_law(parse_delay("constant:4" if delay == "constant:2" else "constant:1"))
     wrong = exact_curves(alg, qm, K, law=shifted)
@@ -75,7 +77,7 @@ def test_conditional_on_a_recorded_schedule_matches_monte_carlo():
     read = torch.stack([torch.randint(max(0, k - 5), k + 1, (1,), generator=g)[0] for k in range(K)])
     sched = Schedule(worker, read)
     ex = exact_curves(alg, qm, K, worker=worker.numpy(), read=read.numpy())
-    loss, _ = _mc("hogwild_sgd", prob, ReplayDelay(sched), 0.2, {"momentum": 0.5})
+    loss, _, _ = _mc("hogwild_sgd", prob, ReplayDelay(sched), 0.2, {"momentum": 0.5})
     assert np.abs(_z(loss, ex.loss_gap[1:])).max() < Z_MAX
 
 
@@ -109,7 +111,7 @@ def test_start_conditional_noise_part_matches_monte_carlo():
     prob, alg, qm = _setup("hogwild_sgd", 0.2, {"momentum": 0.5}, {"x0_scale": 0.0})
     law = iid_law(parse_delay("uniform:3"))
     cond, _ = start_conditional(alg, qm, K, np.zeros((1, D)), law=law)
-    loss, _ = _mc("hogwild_sgd", prob, "uniform:3", 0.2, {"momentum": 0.5})
+    loss, _, _ = _mc("hogwild_sgd", prob, "uniform:3", 0.2, {"momentum": 0.5})
     assert np.abs(_z(loss, cond["loss"][0, 1:])).max() < Z_MAX
 
 
