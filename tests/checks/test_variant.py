@@ -15,7 +15,9 @@ def test_example_variant_loads_and_gets_its_checks():
     v = load_variant(ROOT / "examples" / "variant_nesterov_hogwild.py")
     assert v.algorithm.name == "nesterov_hogwild"
     specs = specs_for_variant(v)
-    assert {s.bound for s in specs} == set(v.algorithm.bounds)
+    assert {s.bound for s in specs if s.test == "bound"} == set(v.algorithm.bounds)
+    # its rule is linear (Nesterov SGD): the exact oracle checks it too (issue 11)
+    assert [s.bound for s in specs if s.test == "oracle"] == ["oracle/exact_moments"]
     from asyncbound.implementations.registry import ALGORITHMS
 
     assert ALGORITHMS["nesterov_hogwild"] is v.algorithm
