@@ -59,8 +59,9 @@ class CheckSpec:
     #: other bounds that this check's measurement decides as well (the same finite-run proxy);
     #: the suite runs such a measurement once instead of once per bound (see suite.SAME_MEASUREMENT)
     also_checks: tuple = ()
-    #: the check kind (CONTRACTS §9 ``test``): "bound" (this module), "conformance" or "lemma"
-    #: (``checks.exact``; ``bound`` then names the kind); "study" is a bound spec with ``study``
+    #: the check kind (CONTRACTS §9 ``test``): "bound" (this module), "oracle" (the exact
+    #: trajectory, ``checks.oracle``), "conformance" or "lemma" (``checks.exact``; ``bound`` then
+    #: names the kind); "study" is a bound spec with ``study``
     test: str = "bound"
 
     @property
@@ -84,11 +85,16 @@ def run_check(check: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
     from asyncbound import theory
 
     t0 = time.perf_counter()
+    if check.test == "oracle":
+        from asyncbound.checks.oracle.check import run_oracle_check
+
+        return run_oracle_check(check, alpha)
     if check.test != "bound":
         from asyncbound.checks.exact import EXACT_TESTS, run_exact_check
 
         if check.test not in EXACT_TESTS:
-            raise ValueError(f"CheckSpec.test must be 'bound' or one of {EXACT_TESTS}, got {check.test!r}")
+            raise ValueError(f"CheckSpec.test must be 'bound', 'oracle' or one of {EXACT_TESTS}, "
+                             f"got {check.test!r}")
         return run_exact_check(check, alpha)
     bound = theory.get_bound(check.bound)
     if check.study:

@@ -46,6 +46,7 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
     return {
         "check_id": spec.check_id, "algorithm": spec.algorithm_name, "backend": spec.backend,
         "problem": spec.problem, "workers": spec.workers, "bound": b, "config": spec.config(),
+        "test": "study" if spec.study else spec.test,
         "verdict": Verdict.NOT_APPLICABLE.value if unknown else Verdict.INCONCLUSIVE.value,
         "reason": (f"the algorithm claims a bound that theory does not define: {exc}" if unknown
                    else f"the check could not run: {type(exc).__name__}: {exc}"),

@@ -151,6 +151,10 @@ def build_suite(name: str = "quick", *, backends=("reference",), workers: int = 
                 check.also_checks = also
                 specs.append(check)
                 covered.update((key, *also))
+    if "reference" in backends:  # exact-trajectory checks of every linear algorithm
+        from asyncbound.checks.oracle.specs import oracle_specs
+
+        specs.extend(oracle_specs(chosen, name, workers=workers, by_name=algorithms is None))
     if algorithms is not None and include_studies:
         specs.extend(variant_studies(chosen, name, workers=workers))
     if algorithms is None:

@@ -76,7 +76,13 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
 
     figs = []
     metric = b.get("metric") or b.get("metric_id")
-    if d.get("series"):
+    if d.get("test") == "oracle" and (d.get("oracle") or {}).get("bands"):
+        from .oracle_figures import oracle_figure
+
+        figs.append(_figure(oracle_figure(d["oracle"]), f"{prefix}-oracle",
+                            "Exact expectation (dashed) against the measured mean and the "
+                            "simultaneous band the verdict used, log axes."))
+    elif d.get("series"):
         figs.append(_figure(figures.series_figure(d["series"], metric=metric),
                             f"{prefix}-series", "Measured metric (mean, confidence band) against the bound, log axes."))
     if d.get("sweep"):

@@ -16,8 +16,10 @@ def test_example_variant_loads_and_gets_its_checks():
     assert v.algorithm.name == "nesterov_hogwild"
     specs = specs_for_variant(v)
     assert {s.bound for s in specs if s.test == "bound"} == set(v.algorithm.bounds)
-    # issue 11: every variant also gets its lemma check (conformance only with implements=)
-    assert [s.test for s in specs if s.test != "bound"] == ["lemma"]
+    # issue 11: every variant also gets its lemma check (conformance only with implements=);
+    # its rule is linear (Nesterov SGD): the exact oracle checks it too
+    assert sorted(s.test for s in specs if s.test != "bound") == ["lemma", "oracle"]
+    assert [s.bound for s in specs if s.test == "oracle"] == ["oracle/exact_moments"]
     from asyncbound.implementations.registry import ALGORITHMS
 
     assert ALGORITHMS["nesterov_hogwild"] is v.algorithm
