@@ -8,5 +8,5 @@ Modules: ``measure`` (estimators on traces), ``stats`` (intervals, named toleran
 (the bound's metric and ASYMPTOTIC proxies), ``engine`` (one check end to end), ``studies``
 (multi-run per-paper checks), ``suite`` (what ``verify`` runs), ``runner`` and ``records`` (progress,
 records, traces, report), ``variant`` (user variant files), ``strategies`` and ``properties``
-(hypothesis), ``schedules``, ``false_alarm``, ``cli_verify`` (``verify`` and ``check``).
+(hypothesis), ``schedules``, ``false_alarm``, ``cli`` (the command line, one module per subcommand).
 """

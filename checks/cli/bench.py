@@ -13,7 +13,7 @@ from pathlib import Path
 
 from asyncbound.checks.errors import UsageError
 
-_BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+_BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def available() -> dict[str, Path]:

@@ -1,6 +1,6 @@
 """The ``asyncbound`` console script.
 
-Each subcommand lives in its own ``checks/cli_*.py`` module exposing ``register(subparsers)``;
+Each subcommand lives in its own ``checks/cli/<command>.py`` module exposing ``register(subparsers)``;
 this module only assembles them and owns the error contract:
 
 - bad input (``UsageError`` or ``ValueError`` raised while validating arguments): one line on
@@ -25,11 +25,11 @@ log = logging.getLogger("asyncbound")
 
 # Order is the order of ``asyncbound --help``.
 _SUBCOMMAND_MODULES = (
-    "asyncbound.checks.cli_theory",
-    "asyncbound.checks.cli_run",
-    "asyncbound.checks.cli_verify",
-    "asyncbound.checks.cli_report",
-    "asyncbound.checks.cli_bench",
+    "asyncbound.checks.cli.theory",
+    "asyncbound.checks.cli.run",
+    "asyncbound.checks.cli.verify",
+    "asyncbound.checks.cli.report",
+    "asyncbound.checks.cli.bench",
 )
 
 
