@@ -54,16 +54,19 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
 
 
 def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUITE,
-              progress=None, keep_traces: bool = True) -> list[dict]:
+              progress=None, keep_traces: bool = True, results: list | None = None) -> list[dict]:
     """Run ``specs`` (Bonferroni: each check at alpha_suite / len(specs)); write records.
 
     ``progress``, if given, is called with one line per finished check (the CLI prints it on
-    stderr); library callers get the same line through logging at INFO level.
+    stderr); library callers get the same line through logging at INFO level. ``results``,
+    if given, is the list the records are appended to as they finish, so a caller that is
+    interrupted (``KeyboardInterrupt`` propagates: it is never turned into a record) still
+    holds every finished check.
     """
     out = Path(out_dir)
     (out / "records").mkdir(parents=True, exist_ok=True)
     alpha = per_check_alpha(len(specs), alpha_suite)
-    results = []
+    results = [] if results is None else results
     n = len(specs)
     for i, spec in enumerate(specs, 1):
         t0 = time.perf_counter()

@@ -1,12 +1,13 @@
 """The ``asyncbound`` console script.
 
 Each subcommand lives in its own ``checks/cli/<command>.py`` module exposing ``register(subparsers)``;
-this module only assembles them and owns the error contract:
-
-- bad input (``UsageError`` or ``ValueError`` raised while validating arguments): one line on
-  stderr, exit code 2, never a traceback;
-- a verification that found a FAIL: exit code 1 (set by the subcommand's return value);
-- success: exit code 0.
+this module only assembles them and owns the one error path: every exception that reaches
+:func:`main` becomes one line on stderr (``asyncbound COMMAND: error: ...``) and the exit code
+of :data:`asyncbound.checks.errors.EXIT_CODES` chosen by :func:`~asyncbound.checks.errors.classify`
+(bad input 2, resource 4, internal 70, SIGINT 130, SIGTERM 143); a subcommand's return value is
+its code otherwise (0 success, 1 FAIL or failed run, 3 diverged run). SIGTERM is turned into
+:class:`~asyncbound.checks.errors.Terminated` (a ``KeyboardInterrupt``) so that it stops
+exactly like Ctrl-C. ``-vv`` adds the traceback of an internal error.
 
 Subcommand modules import torch lazily, inside their handlers, so that ``asyncbound report``
 and ``asyncbound theory`` run without torch installed.
@@ -15,11 +16,14 @@ and ``asyncbound theory`` run without torch installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
+import threading
 
-from asyncbound.checks.errors import UsageError
+from asyncbound.checks.errors import Terminated, classify
 
 log = logging.getLogger("asyncbound")
 
@@ -31,6 +35,23 @@ _SUBCOMMAND_MODULES = (
     "asyncbound.checks.cli.report",
     "asyncbound.checks.cli.bench",
 )
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises :class:`Terminated` in the main thread while a command runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,13 +86,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        rc = args.handler(args)
-    except (UsageError, ValueError) as exc:
-        print(f"asyncbound {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"asyncbound {args.command}: interrupted", file=sys.stderr)
-        return 130
+        with _sigterm_as_interrupt():
+            rc = args.handler(args)
+    except BaseException as exc:  # noqa: BLE001 - the one error path of the command line
+        if isinstance(exc, SystemExit):
+            raise
+        code, line = classify(exc)
+        if code == 70 or args.verbose >= 2:
+            log.debug("traceback of the error below", exc_info=True)
+        print(f"asyncbound {args.command}: {'' if code >= 128 else 'error: '}{line}",
+              file=sys.stderr)
+        return code
     return int(rc or 0)
 
 

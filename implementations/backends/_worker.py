@@ -76,7 +76,11 @@ def child_pattern(cfg: WorkerConfig, x: torch.Tensor):
 
 
 def bootstrap(cfg: WorkerConfig, device: str) -> None:
-    """First thing in every child: threads, then the CUDA device, before any CUDA call."""
+    """First thing in every child: die with the parent (however it dies), threads, then the
+    CUDA device, before any CUDA call."""
+    from ._faults import die_with_parent
+
+    die_with_parent()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(max(1, cfg.threads))
     try:
