@@ -98,22 +98,23 @@ def _workers(n: int) -> int:
 
 
 def _on_requested_backends(specs, backends, algorithms) -> list:
-    """Keep the checks on ``backends``; say on stderr which were left out and why."""
+    """Keep the checks on ``backends``; say which were left out and why (on stderr when
+    something is left to run, in the one error line when nothing is)."""
     kept = [s for s in specs if s.backend in backends]
-    unsupported = {b: sorted(a.name for a in algorithms if b not in getattr(a, "backends", ()))
-                   for b in backends}
-    for b, names in unsupported.items():
+    notes = []
+    for b in backends:
+        names = sorted(a.name for a in algorithms if b not in getattr(a, "backends", ()))
         if names:
-            print(f"asyncbound: skipped on {b} (not supported by the algorithm): {', '.join(names)}",
-                  file=sys.stderr)
+            notes.append(f"skipped on {b} (not supported by the algorithm): {', '.join(names)}")
     dropped = [s for s in specs if s.backend not in backends]
     if dropped:
-        print(f"asyncbound: skipped {len(dropped)} reference-only check(s) (bound coverage, "
-              f"studies): --backend {','.join(backends)} does not include reference",
-              file=sys.stderr)
+        notes.append(f"skipped {len(dropped)} reference-only check(s) (bound coverage, studies): "
+                     f"--backend {','.join(backends)} does not include reference")
     if not kept:
-        raise UsageError(f"nothing to run on --backend {','.join(backends)}: no selected "
-                         "algorithm supports it")
+        raise UsageError(f"nothing to run on --backend {','.join(backends)}"
+                         + (f"; {'; '.join(notes)}" if notes else ""))
+    for note in notes:
+        print(f"asyncbound: {note}", file=sys.stderr)
     return kept
 
 
