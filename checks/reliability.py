@@ -253,7 +253,11 @@ def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: 
     algo = "hogwild_sgd" if backend == "processes" else "ps_sgd"
     cmd = [sys.executable, "-m", "asyncbound.checks.cli", "run", algo, "--backend", backend,
            "--workers", str(workers), "--steps", "400000", "--out", str(out)]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    # stderr to a file, not a pipe: orphans would hold a pipe open and hang the probe
+    errfile = out.parent / f".{out.name}.stderr"
+    errfile.parent.mkdir(parents=True, exist_ok=True)
+    errfh = open(errfile, "w")  # noqa: SIM115 - closed below, after the parent ended
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errfh, text=True,
                          start_new_session=True)
     need = workers + (1 if backend == "distributed" else 0)
     deadline = time.monotonic() + 120
@@ -268,10 +272,12 @@ def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: 
     ports = ports_of(kids)
     os.kill(p.pid, sig)
     try:
-        _, err = p.communicate(timeout=60)
+        p.wait(timeout=60)
     except subprocess.TimeoutExpired:
         p.kill()
-        _, err = p.communicate()
+        p.wait(timeout=10)
+    errfh.close()
+    err = errfile.read_text()
     t_end = time.monotonic() + grace
     while alive(kids) and time.monotonic() < t_end:
         time.sleep(0.1)

@@ -16,12 +16,11 @@ It owns every child (workers, master, distributed ranks) for its whole life:
 - **teardown**: stop flag, then terminate -> join(timeout) -> kill -> join(timeout), in a
   ``finally``, so no child outlives ``run`` (tests check the pids);
 - **death with the parent**, however the parent dies (SIGKILL included, where no ``finally``
-  runs): every child calls :func:`die_with_parent` first thing, which sets Linux's
-  parent-death signal (``prctl(PR_SET_PDEATHSIG, SIGKILL)`` through ctypes) and, on every OS,
-  starts a watchdog thread blocked on the parent's pipe (``multiprocessing.parent_process()
-  .sentinel``), which becomes readable when the parent is gone. A dead child closes its
-  sockets, so a distributed rank's port closes with it, and the multiprocessing resource
-  tracker exits once no child holds its pipe.
+  runs): every child is started through :func:`asyncbound.implementations._lifeline.child_main`
+  (``lifeline(target, *args)`` below builds that ``Process``), which sets Linux's parent-death
+  signal and a watchdog on the parent's pipe *before* it unpickles the real target (which
+  imports torch, seconds). A dead child closes its sockets, so a distributed rank's port
+  closes with it, and the multiprocessing resource tracker exits once no child holds its pipe.
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ import logging
 import os
 import shutil
 import signal
-import sys
-import threading
 import time
 from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
@@ -69,41 +66,11 @@ def divergence(x, scale0: float) -> str | None:
     return None
 
 
-def die_with_parent() -> None:
-    """In a spawned child, first thing: end this process when its parent dies, however it dies.
+def lifeline_process(ctx, target, args, **kwargs):
+    """``ctx.Process`` running ``target(*args)`` behind the child's lifeline (see above)."""
+    from .._lifeline import Deferred, child_main
 
-    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; then, if the parent is already gone (it died
-    before the call), exit at once. Everywhere: a daemon thread waits on the parent's
-    sentinel (a pipe the parent holds open for its whole life) and ``os._exit``s when it
-    becomes readable. No-op in a process that has no multiprocessing parent.
-    """
-    import multiprocessing
-
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            PR_SET_PDEATHSIG = 1
-            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):  # no usable libc: the watchdog still covers it
-            pass
-        if parent.pid is not None and os.getppid() != parent.pid:
-            os._exit(1)  # the parent died before the prctl call took effect
-
-    def watchdog():
-        from multiprocessing.connection import wait
-
-        try:
-            wait([parent.sentinel])
-        except OSError:
-            pass
-        os._exit(1)
-
-    threading.Thread(target=watchdog, name="asyncbound-parent-watchdog", daemon=True).start()
+    return ctx.Process(target=child_main, args=(Deferred(target, *args),), **kwargs)
 
 
 class BackendRunError(RuntimeError):
