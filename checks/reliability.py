@@ -246,12 +246,12 @@ def ports_of(pids) -> set[int]:
     return ports
 
 
-def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: float = 4.0,
+def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: float = 1.5,
                 grace: float = 5.0) -> dict:
     """Start a long real run, kill its parent with ``sig`` once its children run, and report
     what survived ``grace`` seconds later (orphans, ports) and how the parent ended."""
     algo = "hogwild_sgd" if backend == "processes" else "ps_sgd"
-    cmd = [sys.executable, "-m", "asyncbound.checks.cli", "run", algo, "--backend", backend,
+    cmd = [sys.executable, "-m", "asyncbound.checks.cli", "-v", "run", algo, "--backend", backend,
            "--workers", str(workers), "--steps", "400000", "--out", str(out)]
     # stderr to a file, not a pipe: orphans would hold a pipe open and hang the probe
     errfile = out.parent / f".{out.name}.stderr"
@@ -262,12 +262,14 @@ def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: 
     need = workers + (1 if backend == "distributed" else 0)
     deadline = time.monotonic() + 120
     kids: set[int] = set()
+    # kill mid-run, not mid-start: wait for the supervisor's "released" line (-v), then a
+    # little more for the updates to begin
     while time.monotonic() < deadline and p.poll() is None:
         kids = descendants(p.pid)
-        if len(kids) >= need:
+        if len(kids) >= need and "released together" in errfile.read_text():
             break
-        time.sleep(0.1)
-    time.sleep(settle)  # let the children import torch and start updating
+        time.sleep(0.2)
+    time.sleep(settle)
     kids |= descendants(p.pid)
     ports = ports_of(kids)
     os.kill(p.pid, sig)
@@ -277,7 +279,8 @@ def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: 
         p.kill()
         p.wait(timeout=10)
     errfh.close()
-    err = errfile.read_text()
+    # the command's own lines (the -v log lines start with their level)
+    err = "\n".join(ln for ln in errfile.read_text().splitlines() if ln.startswith("asyncbound"))
     t_end = time.monotonic() + grace
     while alive(kids) and time.monotonic() < t_end:
         time.sleep(0.1)

@@ -173,6 +173,7 @@ def supervise(procs, names, *, run_, ready, go, errdir, env, start_timeout, hear
             run_.extra["t0"][0] = out.t0
             run_.heartbeat.fill_(out.t0)
             go.set()
+            log.info("%d children started and released together", len(procs))
             out.who, out.error = monitor(
                 procs, names, errdir=errdir, heartbeat=heartbeat, hang_timeout=hang_timeout,
                 deadline=None if timeout is None else out.t0 + float(timeout),

@@ -25,8 +25,9 @@ def test_no_child_survives_its_parent_processes(tmp_path, sig):
         return  # nothing of the parent runs: only the children's deaths are checkable
     assert r["rc"] == 128 + sig, r
     assert len(r["stderr"].splitlines()) == 1, r
-    if "kept in" in r["stderr"]:
-        assert r["meta_complete"] is False and r["cause"] == "interrupted", r
+    # killed mid-run (the probe waits for the workers to load torch): the partial trace is kept
+    assert "kept in" in r["stderr"], r
+    assert r["meta_complete"] is False and r["cause"] == "interrupted", r
 
 
 @pytest.mark.multiprocess
@@ -36,6 +37,7 @@ def test_no_child_survives_its_parent_processes(tmp_path, sig):
 def test_no_rank_survives_and_no_port_stays_open_distributed(tmp_path, sig):
     r = reliability.kill_parent(sig, "distributed", tmp_path / "out")
     assert r["children"] >= 3, r
+    assert r["ports"], r  # rank 0 was listening when its parent was killed
     assert r["orphans"] == 0 and not r["open_ports"], r
     if sig == signal.SIGTERM:
         assert r["rc"] == 143, r
