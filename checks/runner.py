@@ -144,12 +144,17 @@ def write_report(out_dir, results: list[dict], info: dict) -> Path:
 def _minimal_page(out: Path, results: list[dict], info: dict) -> Path:
     import html
 
+    intr = info.get("interrupted") or {}
     rows = "".join(
         f"<tr><td>{html.escape(r['verdict'])}</td><td>{html.escape(r['check_id'])}</td>"
         f"<td>{html.escape(str((r.get('bound') or {}).get('provenance')))}</td>"
         f"<td>{html.escape(str(r.get('reason', '')))}</td></tr>" for r in results)
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>asyncbound verify</title></head>"
             f"<body><h1>asyncbound: {html.escape(str(info.get('command')))}</h1>"
+            + (f"<p><strong>INTERRUPTED</strong> by {html.escape(str(intr.get('signal')))}: only "
+               f"{int(intr.get('checks_done') or 0)} of {int(intr.get('checks_planned') or 0)} "
+               "checks ran. This is a partial result, not the verdict of the suite.</p>"
+               if info.get("status") == "interrupted" else "") +
             "<table border='1'><tr><th>verdict</th><th>check</th><th>provenance</th><th>reason</th></tr>"
             f"{rows}</table></body></html>")
     p = out / "index.html"
