@@ -10,7 +10,8 @@ Every command that writes results (``run``, ``verify``, ``check``) goes through
    command wrote there.
 2. **One writer.** ``OUT/.asyncbound.lock`` is created with ``O_CREAT | O_EXCL`` and holds the
    owner's pid and host. A second writer is refused (``UsageError`` naming the pid); a lock
-   whose pid is dead on this host is stale and is taken over (logged).
+   whose pid is dead on this host is stale and is taken over (logged), and the staging
+   directories a killed writer left behind are removed.
 3. **Stage.** The command writes into a fresh ``OUT/.staging-<pid>-<random>/``; readers of
    ``OUT`` never see half a result.
 4. **Commit.** On success each entry the command owns (``run.json``, ``records/``, ...) is
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".asyncbound.lock"
 STAGING_PREFIX = ".staging-"
+REPLACED_PREFIX = ".replaced-"
 
 #: what each kind of command writes into OUT (and so may replace); the first entry marks the kind
 OWNED = {
@@ -190,6 +192,7 @@ class OutputDir:
             self.path.mkdir(parents=True)
             self._created = missing
         self._lock()
+        self._sweep_dead_writers()
         try:
             self.staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-",
                                                  dir=self.path))
@@ -197,6 +200,17 @@ class OutputDir:
             self._unlock()
             raise
         return self
+
+    def _sweep_dead_writers(self) -> None:
+        """Remove staging/replaced directories left by a writer killed with SIGKILL (we hold
+        the lock, so no live writer owns one)."""
+        for d in self.path.iterdir():
+            for prefix in (STAGING_PREFIX, REPLACED_PREFIX):
+                if d.name.startswith(prefix) and d.is_dir():
+                    pid = d.name[len(prefix):].split("-", 1)[0]
+                    if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+                        log.info("removing %s, left by a writer that died", d)
+                        shutil.rmtree(d, ignore_errors=True)
 
     def _lock(self) -> None:
         lock = self.path / LOCK_NAME
@@ -243,7 +257,7 @@ class OutputDir:
         assert self.staging is not None, "commit() outside 'with OutputDir(...)'"
         apply_umask(self.staging)
         entries = sorted(os.listdir(self.staging), key=lambda n: (n == "run.json", n))
-        replaced = Path(tempfile.mkdtemp(prefix=".replaced-", dir=self.path))
+        replaced = Path(tempfile.mkdtemp(prefix=f"{REPLACED_PREFIX}{os.getpid()}-", dir=self.path))
         if kind_of(self.path) == self.kind:  # a re-run replaces the previous result whole
             for name in OWNED[self.kind]:
                 if name not in entries and (self.path / name).exists():

@@ -113,3 +113,16 @@ def test_committed_outputs_follow_the_umask(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "o" / "trace.parquet").stat().st_mode) == 0o640
+
+
+def test_leftovers_of_a_killed_writer_are_swept(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    out = tmp_path / "o"
+    (out / f".staging-{dead}-abc" / "records").mkdir(parents=True)
+    (out / f".replaced-{dead}-xyz").mkdir()
+    (out / LOCK_NAME).write_text(f"pid={dead}\nhost={os.uname().nodename}\n")
+    with OutputDir(out, command="verify").validate() as d:
+        (d.staging / "records").mkdir()
+        d.commit()
+    assert _files(out) == ["records"]
