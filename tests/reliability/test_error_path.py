@@ -64,3 +64,20 @@ def test_the_fallback_page_of_an_interrupted_run_says_so_too(tmp_path):
             "interrupted": {"signal": "SIGINT", "checks_done": 0, "checks_planned": 3}}
     page = _minimal_page(tmp_path, [], info).read_text()
     assert "INTERRUPTED" in page and "only 0 of 3 checks ran" in page
+
+
+def test_checks_off_the_requested_backends_are_named_not_run(capsys):
+    from asyncbound.checks import suite
+    from asyncbound.checks.cli.verify import _on_requested_backends
+    from asyncbound.implementations.registry import ALGORITHMS
+
+    specs = suite.build_suite("quick", backends=("distributed",))
+    kept = _on_requested_backends(specs, ("distributed",), list(ALGORITHMS.values()))
+    err = capsys.readouterr().err
+    assert kept and all(s.backend == "distributed" for s in kept)
+    assert "skipped on distributed (not supported by the algorithm): " in err
+    assert "hogwild_sgd" in err and "reference-only check(s)" in err
+    with pytest.raises(UsageError, match="nothing to run on --backend distributed; skipped on "
+                                         "distributed .*hogwild_sgd"):
+        _on_requested_backends([s for s in specs if s.backend == "reference"], ("distributed",),
+                               [ALGORITHMS["hogwild_sgd"]])
