@@ -98,7 +98,9 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; records are meant to be shared
+        from asyncbound.checks.outdir import umask
+
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp creates 0600; outputs follow the umask
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -55,17 +55,20 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
 
 
 def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUITE,
-              progress=None, keep_traces: bool = True) -> list[dict]:
+              progress=None, keep_traces: bool = True, results: list | None = None) -> list[dict]:
     """Run ``specs`` (Bonferroni: each statistical check at alpha_suite / their number; the
     exact conformance and lemma checks spend none); write records.
 
     ``progress``, if given, is called with one line per finished check (the CLI prints it on
-    stderr); library callers get the same line through logging at INFO level.
+    stderr); library callers get the same line through logging at INFO level. ``results``,
+    if given, is the list the records are appended to as they finish, so a caller that is
+    interrupted (``KeyboardInterrupt`` propagates: it is never turned into a record) still
+    holds every finished check.
     """
     out = Path(out_dir)
     (out / "records").mkdir(parents=True, exist_ok=True)
     alpha = per_check_alpha(n_statistical(specs), alpha_suite)
-    results = []
+    results = [] if results is None else results
     n = len(specs)
     for i, spec in enumerate(specs, 1):
         t0 = time.perf_counter()
@@ -144,12 +147,17 @@ def write_report(out_dir, results: list[dict], info: dict) -> Path:
 def _minimal_page(out: Path, results: list[dict], info: dict) -> Path:
     import html
 
+    intr = info.get("interrupted") or {}
     rows = "".join(
         f"<tr><td>{html.escape(r['verdict'])}</td><td>{html.escape(r['check_id'])}</td>"
         f"<td>{html.escape(str((r.get('bound') or {}).get('provenance')))}</td>"
         f"<td>{html.escape(str(r.get('reason', '')))}</td></tr>" for r in results)
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>asyncbound verify</title></head>"
             f"<body><h1>asyncbound: {html.escape(str(info.get('command')))}</h1>"
+            + (f"<p><strong>INTERRUPTED</strong> by {html.escape(str(intr.get('signal')))}: only "
+               f"{int(intr.get('checks_done') or 0)} of {int(intr.get('checks_planned') or 0)} "
+               "checks ran. This is a partial result, not the verdict of the suite.</p>"
+               if info.get("status") == "interrupted" else "") +
             "<table border='1'><tr><th>verdict</th><th>check</th><th>provenance</th><th>reason</th></tr>"
             f"{rows}</table></body></html>")
     p = out / "index.html"

@@ -422,6 +422,14 @@ def validate_run(data: Any, source: str = "<run>") -> dict[str, Any]:
         "cores": v.expect(machine.get("cores"), "machine.cores", "integer"),
         "platform": v.expect(machine.get("platform"), "machine.platform", "string"),
     })
+    # "complete" | "interrupted" (a verify stopped by a signal keeps its partial result)
+    out["status"] = v.expect(data.get("status"), "status", "string")
+    intr = v.expect(data.get("interrupted"), "interrupted", "object")
+    out["interrupted"] = None if intr is None else {
+        "signal": v.expect(intr.get("signal"), "interrupted.signal", "string"),
+        "checks_done": v.expect(intr.get("checks_done"), "interrupted.checks_done", "integer"),
+        "checks_planned": v.expect(intr.get("checks_planned"), "interrupted.checks_planned", "integer"),
+    }
     seeds = data.get("seeds")
     v.expect(seeds, "seeds", "integer list string object")
     out["seeds"] = seeds
