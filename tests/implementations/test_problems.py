@@ -32,12 +32,14 @@ def z_threshold(n_tests: int) -> float:
 
 
 SMALL = dict(dim=6)
+#: problems whose dimension is set by their data or architecture
+FIXED_DIM = ("relu_net", "mlp", "breast_cancer_logistic", "digits_mlp", "digits_cnn")
 CACHE: dict[str, object] = {}
 
 
 def problem(name):
     if name not in CACHE:
-        CACHE[name] = get_problem(name, **({} if name in ("relu_net", "mlp") else SMALL), seed=1)
+        CACHE[name] = get_problem(name, **({} if name in FIXED_DIM else SMALL), seed=1)
     return CACHE[name]
 
 
@@ -49,7 +51,8 @@ def points(p, S=8, seed=0, scale=1.0):
 
 def test_registry_names_and_unknown():
     assert set(PROBLEMS) == {"quadratic", "least_squares", "logistic", "logistic_box",
-                             "l1_least_squares", "hinge", "relu_net", "mlp"}
+                             "l1_least_squares", "hinge", "relu_net", "mlp",
+                             "breast_cancer_logistic", "digits_mlp", "digits_cnn"}
     with pytest.raises(ValueError, match="valid names: .*quadratic"):
         get_problem("quadratc")
 
@@ -84,8 +87,9 @@ def test_batch_consistency(name):
 def test_gradient_matches_autograd(name):
     p = problem(name)
     x = points(p, S=3).clone().requires_grad_(True)
-    (g,) = torch.autograd.grad(p.loss(x).sum(), x) if name != "mlp" else (None,)
-    if g is None:  # mlp's loss is evaluated under no_grad; its grad *is* autograd
+    no_grad_loss = ("mlp", "digits_mlp", "digits_cnn")
+    (g,) = torch.autograd.grad(p.loss(x).sum(), x) if name not in no_grad_loss else (None,)
+    if g is None:  # the networks' loss is evaluated under no_grad (their gradients have own tests)
         return
     torch.testing.assert_close(g, p.full_grad(x.detach()), rtol=1e-9, atol=1e-10)
 
