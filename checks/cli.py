@@ -30,6 +30,7 @@ _SUBCOMMAND_MODULES = (
     "asyncbound.checks.cli_verify",
     "asyncbound.checks.cli_report",
     "asyncbound.checks.cli_bench",
+    "asyncbound.checks.cli_audit",
 )
 
 
