@@ -40,8 +40,9 @@ def register(subparsers) -> None:
                      "DIR/records/*.json, DIR/traces/*.parquet, DIR/run.json and DIR/index.html."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--suite", choices=("quick", "full"), default="quick",
-                   help="quick: CI-sized (minutes); full: more seeds, longer runs")
+    p.add_argument("--suite", choices=("quick", "full", "paper"), default="quick",
+                   help="quick: CI-sized (minutes); full: more seeds, longer runs; paper: the "
+                        "papers' experiments on real data (needs the data extra)")
     p.add_argument("--backend", default="reference",
                    help="comma-separated backends: reference, processes, distributed")
     p.add_argument("--workers", type=int, default=4, help="workers per run")
@@ -128,6 +129,8 @@ def _verify(args: argparse.Namespace) -> int:
 
     backends = _backends(args.backend)
     workers = _workers(args.workers)
+    if args.suite == "paper":
+        return _verify_paper(args)
     out = _prepare_out(args.out)
     t0 = time.perf_counter()
     specs = suite.build_suite(args.suite, backends=backends, workers=workers,
@@ -149,6 +152,29 @@ def _verify(args: argparse.Namespace) -> int:
                             seeds=sorted({s.seeds for s in specs}),
                             extra={"backends": list(backends), "workers": workers, "n_checks": len(specs)})
     results = runner.run_specs(specs, out, progress=_progress)
+    return _finish(out, results, info, t0)
+
+
+def _verify_paper(args: argparse.Namespace) -> int:
+    """The paper suite (checks/paper_suite): one study record per paper claim."""
+    from asyncbound.checks import records
+    from asyncbound.checks.paper_suite import STUDIES, run_paper_suite
+    from asyncbound.implementations.problems.datasets import load_builtin
+
+    load_builtin("digits")  # no scikit-learn: one line naming the data extra, before any output
+    only = None
+    if args.only:
+        keys = [k for k in args.only.split(",") if k]
+        only = [n for n in STUDIES if any(k in n for k in keys)]
+        if not only:
+            raise UsageError(f"--only {args.only!r} matches no study (studies: {', '.join(STUDIES)})")
+    out = _prepare_out(args.out)
+    t0 = time.perf_counter()
+    n = len(only or STUDIES)
+    print(f"asyncbound verify: {n} paper studies", file=sys.stderr, flush=True)
+    info = records.run_info(command="verify", argv=sys.argv, suite="paper", seeds=[0, 1],
+                            extra={"studies": list(only or STUDIES)})
+    results = run_paper_suite(out, only=only, progress=_progress)
     return _finish(out, results, info, t0)
 
 

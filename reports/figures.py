@@ -242,6 +242,10 @@ def throughput_figure(speedup: list[dict]) -> Figure | None:
         ax.plot(w, w, color="#949494", linestyle=":", linewidth=1.1, label="ideal (linear)")
         ax.plot(w, [p["speedup"] for p in pts], marker="o", markersize=4, color=MEASURED_COLOUR,
                 linewidth=1.6, label="measured")
+        paper = [p for p in speedup if p.get("paper") is not None]
+        if paper:
+            ax.plot([p["workers"] for p in paper], [p["paper"] for p in paper], marker="s",
+                    markersize=5, linestyle="none", color="#d55e00", label="paper")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("workers")
         ax.set_ylabel("speed-up over 1 worker")
