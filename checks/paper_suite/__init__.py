@@ -10,7 +10,9 @@ paper's number, ours, and the rule that decides (see each module's docstring).
 - ``topk_ef`` (:mod:`.topk`): Nadiradze et al., async top-k SGD with and without error feedback
   at several sparsities on the digits CNN;
 - ``apam_speedup`` (:mod:`.apam`): Xu et al., APAM's speed-up at 1/2/5/10/20 workers in virtual
-  time, against async SGD and synchronous AMSGrad.
+  time, against async SGD and synchronous AMSGrad;
+- ``gt_heterogeneous`` (:mod:`.gratton_toint`): Gratton & Toint, the asynchronous adaptive family
+  vs async SGD under one slow worker and heavy-tailed compute times.
 
 ``config`` (tests): per-study overrides, e.g. ``{"apam_speedup": {"workers": (1, 2)}}``.
 """
@@ -29,6 +31,7 @@ STUDIES = {
     "passm_speedup": "asyncbound.checks.paper_suite.passm",
     "topk_ef": "asyncbound.checks.paper_suite.topk",
     "apam_speedup": "asyncbound.checks.paper_suite.apam",
+    "gt_heterogeneous": "asyncbound.checks.paper_suite.gratton_toint",
 }
 
 

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("sklearn")
 
 from asyncbound.checks.cli import main  # noqa: E402
-from asyncbound.checks.paper_suite import apam, passm, topk  # noqa: E402
+from asyncbound.checks.paper_suite import apam, gratton_toint, passm, topk  # noqa: E402
 from asyncbound.reports.records import validate_record  # noqa: E402
 
 APAM_SMALL = dict(workers=(1, 2), steps=300, target=0.5, baselines=(), speed_settings=("equal",))
@@ -61,6 +61,27 @@ def test_passm_study_runs_and_fails_when_partitioned_runs_are_slower():
                                target=2.2, eval_every=5))
     assert rec["paper_claim"]["paper_value"] == 1.2 and rec["verdict"] == "FAIL"
     assert "< 1" in rec["reason"] and "below sync" in rec["reason"]
+
+
+def test_gratton_toint_decision_rule_both_ways():
+    def table(sgd, ada, ada2=None):
+        return [{"system": "s", "algorithm": "hogwild_sgd", "best": sgd},
+                {"system": "s", "algorithm": "async_adagrad", "best": ada},
+                {"system": "s", "algorithm": "async_adam", "best": ada2}]
+
+    assert gratton_toint.decide(table(44.0, 40.0), ["s"])[0] == "PASS"
+    assert gratton_toint.decide(table(40.0, 43.0), ["s"])[0] == "PASS"  # within 10%
+    assert gratton_toint.decide(table(40.0, 50.0, 47.0), ["s"])[0] == "FAIL"
+    assert gratton_toint.decide(table(40.0, None), ["s"])[0] == "FAIL"
+
+
+def test_gratton_toint_study_small_slice():
+    rec = gratton_toint.run_study(dict(steps=120, target=1.5, algorithms=("hogwild_sgd", "async_adagrad"),
+                                       systems=("one_slow_worker",)))
+    row = {r["algorithm"]: r for r in rec["study"]["table"]}
+    assert set(row["hogwild_sgd"]["times"]) == set(gratton_toint.GRIDS["hogwild_sgd"])
+    assert row["hogwild_sgd"]["best"] is not None and rec["verdict"] in ("PASS", "FAIL")
+    assert rec["verdict"] == gratton_toint.decide(rec["study"]["table"], ["one_slow_worker"])[0]
 
 
 def test_cli_paper_suite_writes_records_and_report(tmp_path, monkeypatch):
