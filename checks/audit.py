@@ -82,7 +82,7 @@ def load_run(run_dir):
 
 
 # --- judging -----------------------------------------------------------------------------------
-def _assumption(a, problem, c: dict) -> dict:
+def _assumption(a, problem, c: dict, hparams: dict | None = None) -> dict:
     """(status, detail) of one assumption on this run: holds / fails / unknown."""
     k = a.key
 
@@ -122,6 +122,12 @@ def _assumption(a, problem, c: dict) -> dict:
         D = (getattr(problem, "constants", {}) or {}).get("D")
         return row("holds", f"box domain, D = {D:.4g}") if D else row(
             "fails", f"unconstrained problem (no projection); max |x|_inf seen = {c.get('x_inf', float('nan')):.4g}")
+    if k == "step_summability":
+        sched = (hparams or {}).get("schedule") or "constant"
+        if sched in ("constant", "inv_sqrt"):  # the rules' SCHEDULES: gamma_k^2 = 1 or 1/k
+            return row("fails", f"schedule {sched!r}: sum_k gamma_k^2 diverges (Robbins-Monro needs "
+                                "gamma_k = a/(k+b)^p with 1/2 < p <= 1)")
+        return row("unknown", f"schedule {sched!r} not classified")
     if k == "bounded_iterates":
         return row("holds", f"max |x|_inf over the sampled iterates = {c.get('x_inf', float('nan')):.4g} "
                             "(finite sample)")
@@ -147,7 +153,7 @@ def judge_bound(bound, problem, consts: dict, ctx) -> dict:
     out = {"key": bound.key, "kind": bound.kind.value, "provenance": bound.provenance.value,
            "metric": bound.metric, "metric_id": bound.metric_id, "source": bound.source.cite(),
            "constants": {k: c.as_dict() for k, c in bound_c.items()}, "missing": missing,
-           "assumptions": [_assumption(a, problem, flat) for a in bound.assumptions]}
+           "assumptions": [_assumption(a, problem, flat, ctx.hparams) for a in bound.assumptions]}
     cond_missing = set()
     for cnd in bound.conditions:
         cond_missing |= {s.name for s in cnd.free_symbols} - vals.keys()
