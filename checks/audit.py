@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 from asyncbound.checks import audit_measure as am
 from asyncbound.checks import binding, measure
+from asyncbound.reports.audit import AUDIT_SCHEMA  # the one definition (reports reads it)
 
 log = logging.getLogger(__name__)
 
-AUDIT_SCHEMA = "asyncbound.audit/1"
 TARGET_FRACTION = 0.1  # target = f_K + 0.1 (f_0 - f_K)
 MAX_TUNE_RUNS = 4  # distinct prescribed steps replayed by --tune
 #: measured > certified * (1 + rtol) flags a wrong certificate. Exact estimators (power

@@ -10,6 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+AUDIT_SCHEMA = "asyncbound.audit/1"
 STATUS_CLASS = {"holds": "pass", "fails": "fail", "unknown": "na", "yes": "pass", "no": "fail"}
 
 

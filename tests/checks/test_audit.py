@@ -102,3 +102,16 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, case):
     err = capsys.readouterr().err.strip()
     assert err.startswith("asyncbound audit: error:") and "\n" not in err
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_report_includes_an_audit_written_into_the_results_dir(tmp_path, logistic_audit):
+    from asyncbound.checks.records import write_record
+    from asyncbound.reports import write_report
+
+    d, _ = logistic_audit
+    out = tmp_path / "results"  # a results directory holds records (here one minimal one)
+    write_record(out, {"check_id": "c", "verdict": "PASS", "algorithm": "hogwild_sgd",
+                       "backend": "reference", "bound": {"key": "k"}})
+    assert main(["audit", str(d), "--points", "2", "--out", str(out / "audit-run")]) == 0
+    page = write_report(out).read_text()
+    assert "Assumption audit: hogwild_sgd on breast_cancer_logistic" in page
