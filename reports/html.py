@@ -10,6 +10,7 @@ escaped. No scripts, no external assets; the same records give the same bytes.
 from __future__ import annotations
 
 import importlib.resources
+import json
 import logging
 import os
 import tempfile
@@ -20,6 +21,7 @@ from typing import Any
 
 import jinja2
 from asyncbound.reports import figures, summarise, tables
+from asyncbound.reports.audit import AUDIT_SCHEMA, audit_section
 from asyncbound.reports.mathml import sanitize_mathml
 from asyncbound.reports.records import (
     Record,
@@ -139,7 +141,8 @@ def _kind_rank(d: Mapping[str, Any]) -> int:
 
 
 def render(records: Iterable[Record | Mapping[str, Any]], run_info: Mapping[str, Any] | None = None,
-           *, title: str = "asyncbound report", base_dir: str | Path | None = None) -> str:
+           *, title: str = "asyncbound report", base_dir: str | Path | None = None,
+           audits: Iterable[Mapping[str, Any]] = ()) -> str:
     """The HTML report for ``records`` (validated :class:`Record`s or raw record mappings).
 
     ``run_info`` is the content of ``run.json`` (validated here) for the reproducibility
@@ -175,6 +178,7 @@ def render(records: Iterable[Record | Mapping[str, Any]], run_info: Mapping[str,
         rows=tables.index_rows(recs),
         checks=checks,
         overview=[f for f in overview if f is not None],
+        audits=[Markup(audit_section(a)) for a in audits],  # escaped inside audit_section
         standalone=True,
     )
     log.info("rendered %d checks, %d characters", len(recs), len(html))
@@ -190,10 +194,28 @@ def write_report(result_dir: str | Path, out: str | Path | None = None) -> Path:
     result_dir = Path(result_dir)
     records = load_records(result_dir)
     run = load_run(result_dir)
-    html = render(records, run)
+    html = render(records, run, audits=load_audits(result_dir))
     out = Path(out) if out is not None else result_dir / "report.html"
     atomic_write_text(out, html)
     log.info("wrote %s", out)
+    return out
+
+
+def load_audits(result_dir: str | Path) -> list[dict[str, Any]]:
+    """``audit.json`` files (``asyncbound audit --out RESULT_DIR``) in ``result_dir`` or one
+    level below it; an unreadable one is skipped with a warning (the report still renders)."""
+    d = Path(result_dir)
+    out = []
+    for p in sorted([d / "audit.json", *d.glob("*/audit.json")]):
+        if not p.is_file():
+            continue
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("skipping %s: %s", p, exc)
+            continue
+        if isinstance(data, dict) and data.get("schema") == AUDIT_SCHEMA:
+            out.append(data)
     return out
 
 

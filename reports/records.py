@@ -317,6 +317,8 @@ def validate_record(data: Any, source: str = "<record>") -> dict[str, Any]:
                 "workers": v.expect(p.get("workers"), f"{path}.workers", "integer", nullable=False),
                 "speedup": v.number(p.get("speedup"), f"{path}.speedup"),
                 "updates_per_s": v.number(p.get("updates_per_s"), f"{path}.updates_per_s"),
+                # a paper's reported speed-up at this worker count (paper studies), for overlay
+                "paper": v.number(p.get("paper"), f"{path}.paper"),
             })
         out["throughput"] = {
             "updates_per_s": v.number(throughput.get("updates_per_s"), "throughput.updates_per_s"),

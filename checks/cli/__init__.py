@@ -34,6 +34,7 @@ _SUBCOMMAND_MODULES = (
     "asyncbound.checks.cli.verify",
     "asyncbound.checks.cli.report",
     "asyncbound.checks.cli.bench",
+    "asyncbound.checks.cli.audit",
 )
 
 

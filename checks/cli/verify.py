@@ -51,8 +51,9 @@ def register(subparsers) -> None:
                      "DIR/records/*.json, DIR/traces/*.parquet, DIR/run.json and DIR/index.html."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--suite", choices=("quick", "full"), default="quick",
-                   help="quick: CI-sized (minutes); full: more seeds, longer runs")
+    p.add_argument("--suite", choices=("quick", "full", "paper"), default="quick",
+                   help="quick: CI-sized (minutes); full: more seeds, longer runs; paper: the "
+                        "papers' experiments on real data (needs the data extra)")
     p.add_argument("--backend", default="reference",
                    help="comma-separated backends: reference, processes, distributed")
     p.add_argument("--workers", type=int, default=4, help="workers per run")
@@ -118,23 +119,30 @@ def _on_requested_backends(specs, backends, algorithms) -> list:
     return kept
 
 
-def _execute(out: OutputDir, specs, info: dict) -> int:
-    """Run ``specs`` into ``out``'s staging area; commit, or keep the partial result."""
+def _execute(out: OutputDir, specs, info: dict, run_into=None) -> int:
+    """Run ``specs`` into ``out``'s staging area; commit, or keep the partial result.
+
+    ``specs``: the check specs, or (with ``run_into(staging, done)``, which appends each finished
+    record to ``done``) the number of checks planned."""
     from asyncbound.checks import runner
 
     t0 = time.perf_counter()
     done: list[dict] = []
+    n_planned = specs if run_into is not None else len(specs)
     with out:
         try:
-            runner.run_specs(specs, out.staging, progress=_progress, results=done)
+            if run_into is None:
+                runner.run_specs(specs, out.staging, progress=_progress, results=done)
+            else:
+                run_into(out.staging, done)
         except KeyboardInterrupt as exc:
             info["status"] = "interrupted"
             signame = signal.Signals(interrupt_exit_code(exc) - 128).name
             info["interrupted"] = {"signal": signame,
-                                   "checks_done": len(done), "checks_planned": len(specs)}
+                                   "checks_done": len(done), "checks_planned": n_planned}
             _write_run_and_report(out.staging, done, info, t0)
             where = out.keep_partial()
-            print(f"asyncbound {info['command']}: interrupted after {len(done)} of {len(specs)} "
+            print(f"asyncbound {info['command']}: interrupted after {len(done)} of {n_planned} "
                   f"checks; partial results (marked interrupted) kept in {where}", file=sys.stderr)
             return interrupt_exit_code(exc)
         info["status"] = "complete"
@@ -174,6 +182,8 @@ def _verify(args: argparse.Namespace) -> int:
 
     backends = _backends(args.backend)
     workers = _workers(args.workers)
+    if args.suite == "paper":
+        return _verify_paper(args)
     out = OutputDir(args.out, command="verify").validate()
     specs = suite.build_suite(args.suite, backends=backends, workers=workers,
                               include_studies=not args.no_studies)
@@ -197,6 +207,28 @@ def _verify(args: argparse.Namespace) -> int:
                             seeds=sorted({s.seeds for s in specs}),
                             extra={"backends": list(backends), "workers": workers, "n_checks": len(specs)})
     return _execute(out, specs, info)
+
+
+def _verify_paper(args: argparse.Namespace) -> int:
+    """The paper suite (checks/paper_suite): one study record per paper claim."""
+    from asyncbound.checks import records
+    from asyncbound.checks.paper_suite import STUDIES, run_paper_suite
+    from asyncbound.implementations.problems.datasets import load_builtin
+
+    load_builtin("digits")  # no scikit-learn: one line naming the data extra, before any output
+    only = None
+    if args.only:
+        keys = [k for k in args.only.split(",") if k]
+        only = [n for n in STUDIES if any(k in n for k in keys)]
+        if not only:
+            raise UsageError(f"--only {args.only!r} matches no study (studies: {', '.join(STUDIES)})")
+    out = OutputDir(args.out, command="verify").validate()
+    n = len(only or STUDIES)
+    print(f"asyncbound verify: {n} paper studies", file=sys.stderr, flush=True)
+    info = records.run_info(command="verify", argv=sys.argv, suite="paper", seeds=[0, 1],
+                            extra={"studies": list(only or STUDIES)})
+    return _execute(out, n, info, lambda staging, done: run_paper_suite(
+        staging, only=only, progress=_progress, results=done))
 
 
 def _check(args: argparse.Namespace) -> int:
