@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from asyncbound.implementations.backends import capabilities
+
 #: a fast reference check, to build an existing verify result (V) once
 ONE_CHECK = "hogwild_sgd--nadiradze2021-elastic_consistency--reference"
 RUN = ["run", "hogwild_sgd", "--steps", "50"]
@@ -246,11 +248,17 @@ def ports_of(pids) -> set[int]:
     return ports
 
 
+#: backend -> (the algorithm a probe runs there, extra processes it starts besides the workers:
+#: a distributed parameter server's master is a rank of its own)
+PROBE_RUNS = {"reference": ("hogwild_sgd", 0), "processes": ("hogwild_sgd", 0),
+              "distributed": ("ps_sgd", 1)}
+
+
 def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: float = 1.5,
                 grace: float = 5.0) -> dict:
     """Start a long real run, kill its parent with ``sig`` once its children run, and report
     what survived ``grace`` seconds later (orphans, ports) and how the parent ended."""
-    algo = "hogwild_sgd" if backend == "processes" else "ps_sgd"
+    algo, extra_ranks = PROBE_RUNS[backend]
     cmd = [sys.executable, "-m", "asyncbound.checks.cli", "-v", "run", algo, "--backend", backend,
            "--workers", str(workers), "--steps", "400000", "--out", str(out)]
     # stderr to a file, not a pipe: orphans would hold a pipe open and hang the probe
@@ -259,7 +267,7 @@ def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: 
     errfh = open(errfile, "w")  # noqa: SIM115 - closed below, after the parent ended
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errfh, text=True,
                          start_new_session=True)
-    need = workers + (1 if backend == "distributed" else 0)
+    need = workers + extra_ranks
     deadline = time.monotonic() + 120
     kids: set[int] = set()
     # kill mid-run, not mid-start: wait for the supervisor's "released" line (-v), then a
@@ -302,8 +310,8 @@ def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: 
 
 
 def diverge(backend: str, out: Path) -> dict:
-    algo = "ps_sgd" if backend == "distributed" else "hogwild_sgd"
-    extra = ["--workers", "2"] if backend != "reference" else []
+    algo = PROBE_RUNS[backend][0]
+    extra = ["--workers", "2"] if capabilities(backend).spawns_workers else []
     rc, err = subprocess_cli(["run", algo, "--backend", backend, *extra, "--steps", "3000",
                               "--lr", "1000", "--eval-every", "1", "--out", str(out)])
     meta = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else {}
@@ -340,10 +348,11 @@ def main(argv=None) -> int:
         bad = [run_case(c, fx, root / "scratch", subprocess_cli) for c in CASES]
         faults, divs, intr = [], [], None
         if not args.no_faults:
-            for backend in ("processes", "distributed"):
+            spawning = [b for b in PROBE_RUNS if capabilities(b).spawns_workers]
+            for backend in spawning:
                 for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
                     faults.append(kill_parent(sig, backend, root / f"k-{backend}-{sig.name}"))
-            divs = [diverge(b, root / f"div-{b}") for b in ("reference", "processes", "distributed")]
+            divs = [diverge(b, root / f"div-{b}") for b in PROBE_RUNS]
             intr = interrupted_verify(Path(fx["V"]))
     totals = {
         "bad inputs tried": len(bad),

@@ -106,7 +106,9 @@ def _validate_settings(p: Path, algo, module, backends) -> None:
         build_rule(algo, **rule_kw)
     except Exception as exc:  # noqa: BLE001 - the rule factory is user code
         raise UsageError(f"{p}: {algo.name}'s rule cannot be built: {_first_line(exc)}") from None
-    real = [b for b in backends if b != "reference"]
+    from asyncbound.implementations.backends import capabilities
+
+    real = [b for b in backends if capabilities(b).spawns_workers]
     if real and module.__name__ != p.stem:
         raise UsageError(f"{p}: the file name {p.name!r} shadows a module of that name, so "
                          f"worker processes could not import it ({', '.join(real)} backend): "

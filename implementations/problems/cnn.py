@@ -33,7 +33,6 @@ from torch.nn import functional as F
 
 from ._common import check_pos_int, minibatch
 from .base import Problem
-from .datasets import load_builtin, train_test_indices
 from .real_data import ClassifierMetrics
 
 
@@ -43,13 +42,7 @@ class DigitsCNN(ClassifierMetrics, Problem):
         self.batch_size = check_pos_int("batch_size", batch_size)
         c1, c2 = (check_pos_int("channels", int(c)) for c in channels)
         hidden = check_pos_int("hidden", hidden)
-        X, y = load_builtin("digits")
-        tr, te = train_test_indices(len(y), test_fraction, seed)
-        self.X = torch.as_tensor(X[tr], dtype=torch.float32)
-        self.y = torch.as_tensor(y[tr], dtype=torch.long)
-        self.X_test = torch.as_tensor(X[te], dtype=torch.float32)
-        self.y_test = torch.as_tensor(y[te], dtype=torch.long)
-        self.n = self.X.shape[0]
+        self._load_digits(seed, test_fraction)
         # (name, shape, fan_in); weights before their bias, in forward order
         self.param_shapes = [("conv1.w", (c1, 1, 3, 3), 9), ("conv1.b", (c1,), None),
                              ("conv2.w", (c2, c1, 3, 3), 9 * c1), ("conv2.b", (c2,), None),

@@ -36,6 +36,18 @@ class ClassifierMetrics:
     """Test loss and accuracy for problems with ``_forward(x (S, d), X (S, B, p)) -> logits``
     and tensors ``X``/``y`` (train) and ``X_test``/``y_test``."""
 
+    def _load_digits(self, seed: int, test_fraction: float) -> int:
+        """The digits' seeded train/test split into ``X``/``y``/``X_test``/``y_test``; returns
+        the number of input features."""
+        X, y = load_builtin("digits")
+        tr, te = train_test_indices(len(y), test_fraction, seed)
+        self.X = torch.as_tensor(X[tr], dtype=torch.float32)
+        self.y = torch.as_tensor(y[tr], dtype=torch.long)
+        self.X_test = torch.as_tensor(X[te], dtype=torch.float32)
+        self.y_test = torch.as_tensor(y[te], dtype=torch.long)
+        self.n = self.X.shape[0]
+        return X.shape[1]
+
     def _logits_on(self, x: Tensor, X: Tensor) -> Tensor:
         xb, sq = self._batch(x)
         with torch.no_grad():
@@ -117,14 +129,7 @@ class DigitsMLP(ClassifierMetrics, MLP):
                  hidden: int = 32, test_fraction: float = 0.2):
         self.batch_size = check_pos_int("batch_size", batch_size)
         hidden = check_pos_int("hidden", hidden)
-        X, y = load_builtin("digits")
-        tr, te = train_test_indices(len(y), test_fraction, seed)
-        self.X = torch.as_tensor(X[tr], dtype=torch.float32)
-        self.y = torch.as_tensor(y[tr], dtype=torch.long)
-        self.X_test = torch.as_tensor(X[te], dtype=torch.float32)
-        self.y_test = torch.as_tensor(y[te], dtype=torch.long)
-        self.n = self.X.shape[0]
-        self.sizes = [X.shape[1], hidden, hidden, 10]
+        self.sizes = [self._load_digits(seed, test_fraction), hidden, hidden, 10]
         self.shapes = [(a, b) for a, b in zip(self.sizes[:-1], self.sizes[1:], strict=True)]
         d = sum(a * b + b for a, b in self.shapes)
         if dim is not None and dim != d:
