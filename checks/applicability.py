@@ -29,10 +29,11 @@ from asyncbound.checks.verdicts import Decision, Verdict
 #: sum of d terms computed from them; the factor 4 covers the few roundings of each term.
 #: Below it a measured value is round-off, whatever the algorithm.
 ROUNDOFF_FACTOR = 4.0
-#: a run-measured constant whose estimate over the second half of the run exceeds GROWTH_FACTOR
-#: times its estimate over the first half grows with the horizon (a converging or stationary run
-#: has a ratio <= 1 up to noise; the max of a mean over >= 8 seeds fluctuates far less than 2x)
-GROWTH_FACTOR = 2.0
+#: a run whose mean ||g|| over the last GROWTH_WINDOW of its updates exceeds GROWTH_FACTOR times
+#: its mean over the first carries run-measured constants that grow with the horizon (a
+#: converging or stationary run has a ratio <= 1 up to noise; a window mean over >= 8 seeds and
+#: >= 10% of the updates fluctuates far less than 2x in norm)
+GROWTH_FACTOR, GROWTH_WINDOW = 2.0, 0.1
 
 
 def outside_class(bound, problem, hparams: dict) -> Decision | None:
@@ -140,19 +141,21 @@ def decide_at_floor(interval, bound_value: float, floor: float, how: str, what: 
 
 def grown(df, names: list[str]) -> dict | None:
     """Evidence that run-measured constants grow with the horizon: the per-update mean over seeds
-    of ||g||^2 (the quantity M, B and sigma are estimated from), max over the second half against
-    max over the first half. None when it does not grow (or cannot be told)."""
+    of ||g||^2 (the quantity M, B and sigma are estimated from), averaged over the last
+    GROWTH_WINDOW of the updates against the first. A converging or stationary run ends at or
+    below where it started (up to noise); a run ending GROWTH_FACTOR^2 times higher carries
+    constants that a longer horizon would make larger still. None when it does not grow."""
     if not names or "sgrad_norm_sq" not in df or not len(df):
         return None
     per = df.groupby("update")["sgrad_norm_sq"].mean().dropna()
-    if len(per) < 8:
+    if len(per) < 10:
         return None
-    half = len(per) // 2
-    a, b = float(per.iloc[:half].max()), float(per.iloc[half:].max())
+    w = max(1, int(len(per) * GROWTH_WINDOW))
+    a, b = float(per.iloc[:w].mean()), float(per.iloc[-w:].mean())
     if not (b > GROWTH_FACTOR ** 2 * a):
         return None
-    return {"first_half_max_g2": a, "second_half_max_g2": b, "constants": list(names),
-            "factor": b / a if a > 0 else math.inf}
+    return {"first_window_mean_g2": a, "last_window_mean_g2": b, "window_updates": w,
+            "constants": list(names), "factor": b / a if a > 0 else math.inf}
 
 
 def stable_step(L: float, tau: int, family: str) -> tuple[float, str]:

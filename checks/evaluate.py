@@ -155,8 +155,8 @@ def evaluate_trace(check, bound, problem, trace, plan, alpha: float) -> dict:
             if d.verdict == Verdict.PASS:
                 d = Decision(Verdict.NOT_APPLICABLE, "")
                 reason = (f"the constants {', '.join(run_measured)} measured on this run grow with "
-                          f"the horizon (mean ||g||^2: max {growth['first_half_max_g2']:.4g} over the "
-                          f"first half, {growth['second_half_max_g2']:.4g} over the second), and the "
+                          f"the horizon (mean ||g||^2 {growth['first_window_mean_g2']:.4g} over the "
+                          f"first {growth['window_updates']} updates, {growth['last_window_mean_g2']:.4g} over the last), and the "
                           "theorem presumes them bounded: no PASS on it; " + reason)
     if check.also_checks:
         out["also_checks"] = list(check.also_checks)
