@@ -36,6 +36,31 @@ ROUNDOFF_FACTOR = 4.0
 GROWTH_FACTOR, GROWTH_WINDOW = 2.0, 0.1
 
 
+#: assumptions whose constant can only be certified (a run gives at best a lower estimate of L,
+#: nothing of mu: theory.assumptions), with the problem flag that must hold for them
+CERTIFY_ONLY = {"smooth": ("L", "smooth"), "strongly_convex": ("mu", "convex")}
+
+
+def uncertified(bound, problem, overrides: dict) -> Decision | None:
+    """NOT_APPLICABLE (before running) when an assumption that can only be certified is not, on
+    this problem: L-smoothness of a nonsmooth problem, strong convexity without a mu > 0."""
+    reasons = []
+    for a in bound.assumptions:
+        if a.key not in CERTIFY_ONLY:
+            continue
+        sym, flag = CERTIFY_ONLY[a.key]
+        if sym in (overrides or {}):
+            continue
+        value = (getattr(problem, "constants", {}) or {}).get(sym)
+        if not getattr(problem, flag, True):
+            reasons.append(f"{a.title}: problem '{problem.name}' is not {flag}")
+        elif value is None or not value > 0:
+            reasons.append(f"{a.title}: problem '{problem.name}' certifies no {sym} > 0")
+    if not reasons:
+        return None
+    return Decision(Verdict.NOT_APPLICABLE, "assumption not certified (before running): " + "; ".join(reasons))
+
+
 def outside_class(bound, problem, hparams: dict) -> Decision | None:
     """NOT_APPLICABLE when the run's algorithm is not in the class the bound covers, else None."""
     from asyncbound.theory.coverage import covers

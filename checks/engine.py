@@ -138,7 +138,8 @@ def _run_once(check: CheckSpec, alpha: float) -> dict:
     rec["measured"] = {"alpha": alpha, "n_seeds": check.seeds}
     if plan.notes:
         rec["plan_notes"] = list(plan.notes)
-    outside = applicability.outside_class(bound, problem, plan.hparams)
+    outside = (applicability.uncertified(bound, problem, check.overrides)
+               or applicability.outside_class(bound, problem, plan.hparams) or plan.refused)
     if outside is not None:
         rec.update(verdict=outside.verdict.value, reason=outside.reason)
         rec["duration_s"] = time.perf_counter() - t0

@@ -11,6 +11,8 @@ delayed GD cannot take. For a bound whose step is eta times a gradient (its algo
 ``linear_step``) with L certified, the admissible maximum is capped at the stability threshold
 of delayed GD on the worst L-smooth quadratic (:func:`.applicability.stable_step`): the
 theorem's condition may allow more (eta <= 1/mu), but such a run diverges and tests nothing.
+Then ``lr_fraction`` is taken of the stable step, and ``lr_fraction >= 1`` (the threshold itself,
+where delayed GD does not converge) is refused: NOT_APPLICABLE without running, with the reason.
 
 The planned staleness is the delay model's guaranteed ``max_delay``. A backend that does not
 inject delays (its capability ``injects_delays`` is False) sees only natural asynchrony: a master
@@ -42,6 +44,9 @@ class Plan:
     hparams: dict
     #: what the plan could not honour or found unsafe (issue 17), kept in the record
     notes: tuple = ()
+    #: a Decision (NOT_APPLICABLE) when the asked-for step is one delayed GD cannot take: the
+    #: engine reports it without running
+    refused: object = None
 
 
 def load_algorithm(algorithm):
@@ -116,7 +121,7 @@ def planned_tau(check, delays) -> int | None:
 
 def plan_lr(check, bound, problem, algo, delays=None) -> tuple[float, str]:
     """(step size, how it was chosen); ``delays``: the parsed delay model (parsed here if None)."""
-    lr, rule, _ = plan_lr_noted(check, bound, problem, algo, delays)
+    lr, rule, _, _ = plan_lr_noted(check, bound, problem, algo, delays)
     return lr, rule
 
 
@@ -126,14 +131,17 @@ def _stability(bound, problem, delays, tau) -> tuple[float, str] | None:
     from asyncbound.theory.coverage import covers
 
     L = (getattr(problem, "constants", {}) or {}).get("L")
-    if not covers(bound).linear_step or L is None or tau is None:
+    if not covers(bound).linear_step or L is None:
         return None
     family = "constant" if str(getattr(delays, "spec", "")).split(":")[0] in ("constant", "adversarial") else "other"
+    if tau is None:  # unbounded delays: GD's own threshold, necessary once delay 0 can be drawn
+        return stable_step(float(L), 0, "constant")
     return stable_step(float(L), int(tau), family)
 
 
-def plan_lr_noted(check, bound, problem, algo, delays=None) -> tuple[float, str, tuple]:
-    """(step size, how it was chosen, notes): see the module docstring."""
+def plan_lr_noted(check, bound, problem, algo, delays=None) -> tuple[float, str, tuple, bool]:
+    """(step size, how it was chosen, notes, whether it was capped at the stable step): see the
+    module docstring."""
     default_lr = float((getattr(algo, "defaults", {}) or {}).get("lr", 0.01))
     delays = parse_delay(check.delay) if delays is None else delays
     stab = _stability(bound, problem, delays, planned_tau(check, delays))
@@ -142,7 +150,7 @@ def plan_lr_noted(check, bound, problem, algo, delays=None) -> tuple[float, str,
         if stab is not None and check.lr >= stab[0]:
             notes = (f"the given lr = {check.lr:.4g} is at or above the stable step {stab[0]:.4g} "
                      f"({stab[1]}): the run is expected to diverge",)
-        return float(check.lr), "given by the check", notes
+        return float(check.lr), "given by the check", notes, False
     ctx = binding.RunContext(problem=problem, lr=default_lr, steps=check.steps, workers=check.workers,
                              hparams=merged_hparams(algo, check.options, default_lr),
                              pattern=str(getattr(algo, "pattern", "full")),
@@ -155,20 +163,30 @@ def plan_lr_noted(check, bound, problem, algo, delays=None) -> tuple[float, str,
                     f"lr_fraction is taken of the stable step")
             return (check.lr_fraction * stab[0],
                     f"{check.lr_fraction:g} x stable step {stab[0]:.4g} (below the admissible max: "
-                    f"{'; '.join(texts)})", (note,))
-        return check.lr_fraction * eta_max, f"{check.lr_fraction:g} x admissible max ({'; '.join(texts)})", ()
+                    f"{'; '.join(texts)})", (note,), True)
+        return check.lr_fraction * eta_max, f"{check.lr_fraction:g} x admissible max ({'; '.join(texts)})", (), False
     notes = (f"lr_fraction = {check.lr_fraction:g} not honoured: the theorem has no condition on eta "
              f"to take a fraction of; the algorithm's default lr = {default_lr:g} is used",)
     if stab is not None and default_lr >= stab[0]:
         notes += (f"the default lr = {default_lr:g} is at or above the stable step {stab[0]:.4g} ({stab[1]})",)
-    return default_lr, "algorithm default (no side condition on eta)", notes
+    return default_lr, "algorithm default (no side condition on eta)", notes, False
 
 
 def plan(check, bound, problem, algo, delays=None) -> Plan:
     """Parse the delay model once (unless given) and plan the step size."""
     delays = parse_delay(check.delay) if delays is None else delays
-    lr, rule, notes = plan_lr_noted(check, bound, problem, algo, delays)
-    return fixed_plan(check, algo, lr, rule, delays, notes)
+    lr, rule, notes, capped = plan_lr_noted(check, bound, problem, algo, delays)
+    p = fixed_plan(check, algo, lr, rule, delays, notes)
+    if capped and check.lr_fraction >= 1:
+        from dataclasses import replace
+
+        from asyncbound.checks.verdicts import Decision, Verdict
+
+        p = replace(p, refused=Decision(Verdict.NOT_APPLICABLE, (
+            f"lr_fraction = {check.lr_fraction:g} of the admissible step cannot be run: {notes[0]}; "
+            f"at lr_fraction >= 1 the step {lr:.4g} is at or above the stability threshold, where "
+            "delayed GD does not converge")))
+    return p
 
 
 def fixed_plan(check, algo, lr: float, lr_rule: str, delays, notes: tuple = ()) -> Plan:

@@ -82,8 +82,8 @@ def test_run_inside_the_region_is_checked():
 
 
 def test_region_exit_reads_the_first_certain_exit():
-    from asyncbound.implementations.problems import get_problem
     from asyncbound.checks.binding import Constant
+    from asyncbound.implementations.problems import get_problem
 
     p = get_problem("least_squares")
     L, R2 = p.constants["L"], p.radius ** 2
@@ -215,3 +215,17 @@ def test_problem_declares_projection_and_regions():
     assert get_problem("logistic_box").projects and not get_problem("quadratic").projects
     ls = get_problem("least_squares")
     assert set(ls.regions) == {"sigma"} and torch.equal(ls.regions["sigma"].centre, ls.x_star)
+
+
+def test_step_at_the_stability_threshold_is_refused_before_running():
+    rec = _check(bound="nadiradze2021/strongly_convex", delay="constant:4", lr_fraction=1.0, steps=300)
+    assert rec["verdict"] == "NOT_APPLICABLE" and "stability threshold" in rec["reason"], rec["reason"]
+    assert "_trace" not in rec and "measured" in rec and "value" not in rec["measured"]
+
+
+def test_smoothness_of_a_nonsmooth_problem_is_not_assumed():
+    rec = _check(bound="nadiradze2021/strongly_convex", problem="l1_least_squares", lr=0.05)
+    assert rec["verdict"] == "NOT_APPLICABLE" and "is not smooth" in rec["reason"], rec["reason"]
+    rec = _check(bound="classic_delayed_sgd/strongly_convex", problem="quadratic",
+                 problem_options={"mu": 0.0}, steps=200)
+    assert rec["verdict"] == "NOT_APPLICABLE" and "certifies no mu > 0" in rec["reason"], rec["reason"]
