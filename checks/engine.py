@@ -87,7 +87,7 @@ class CheckSpec:
 
 def run_check(check: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
     """Run one check end to end and return its record (never raises for a bad run)."""
-    if check.looks > 1 and not check.study:
+    if check.looks > 1:
         return run_sequential(check, alpha)
     return _run_once(check, alpha)
 

@@ -229,3 +229,37 @@ def test_smoothness_of_a_nonsmooth_problem_is_not_assumed():
     rec = _check(bound="classic_delayed_sgd/strongly_convex", problem="quadratic",
                  problem_options={"mu": 0.0}, steps=200)
     assert rec["verdict"] == "NOT_APPLICABLE" and "certifies no mu > 0" in rec["reason"], rec["reason"]
+
+
+# --- 9. the sweep ------------------------------------------------------------------------------------
+def test_sweep_space_covers_fractions_noise_and_delay_families():
+    from asyncbound.checks import sweep
+
+    specs = sweep.configurations(algorithms={"hogwild_sgd"})
+    assert {s.lr_fraction for s in specs} == set(sweep.FRACTIONS) and max(sweep.FRACTIONS) == 1.0
+    assert {s.delay.split(":")[0] for s in specs} == {"constant", "uniform", "geometric"}
+    assert any(s.problem_options.get("sigma") == 0.0 for s in specs)
+    assert {s.problem for s in specs} == {p for p, _ in sweep.PROBLEMS}
+    assert {s.bound for s in specs} == set(__import__("asyncbound.implementations.registry", fromlist=["x"])
+                                           .ALGORITHMS["hogwild_sgd"].bounds)
+    assert all(s.delay == "none" for s in sweep.configurations(algorithms={"minibatch_sgd"}))
+
+
+def test_sweep_runs_counts_and_names_every_exclusion():
+    from asyncbound.checks import sweep
+
+    mine = [s for s in sweep.configurations(algorithms={"hogwild_sgd"}, steps=200)
+            if s.bound == "classic_delayed_sgd/nonconvex"]
+    specs = [s for s in mine if s.problem == "logistic_box"] + [mine[0]]
+    out = sweep.run(specs, budget_s=120)
+    assert sum(out["totals"].values()) == len(specs) and out["totals"].get("FAIL", 0) == 0
+    assert out["excluded_by_reason"].get("outside the algorithm class (projection)") == 3
+    assert "totals: PASS" in sweep.report(out)
+
+
+def test_sweep_cli_refuses_bad_arguments(capsys):
+    from asyncbound.checks import sweep
+
+    assert sweep.main(["--seeds", "0"]) == 2
+    assert sweep.main(["--algorithms", "nope"]) == 2
+    assert "error" in capsys.readouterr().err
