@@ -193,13 +193,33 @@ def test_sequential_looks_spend_alpha_by_bonferroni(monkeypatch):
     assert rec["verdict"] == "PASS" and rec["sequential"]["looks_used"] == 3
 
 
-def test_sequential_looks_decide_a_tight_check():
-    # 2 seeds leave the interval too wide to decide; the looks add seeds (4, 8, 16) until it is decided
-    kw = dict(bound="nadiradze2021/view_gap_async", seeds=2, steps=200, eval_every=10)
-    one = _check(**kw)
-    seq = _check(**kw, looks=4)
-    assert one["verdict"] == "INCONCLUSIVE", one["reason"]
-    assert seq["verdict"] == "PASS" and seq["sequential"]["looks_used"] > 1, seq["reason"]
+TIGHT_VIEW_GAP = dict(bound="nadiradze2021/view_gap_async", problem="quadratic",
+                      problem_options={"cond": 10.0, "sigma": 0.1}, delay="constant:4", steps=400)
+
+
+def test_sequential_looks_pass_a_tight_correct_algorithm():
+    # Hogwild! view gap at 0.94 of eta*tau*M: 4 seeds cannot decide, the looks add seeds until PASS
+    one = _check(**TIGHT_VIEW_GAP, seeds=4)
+    seq = _check(**TIGHT_VIEW_GAP, seeds=4, looks=7)
+    assert one["verdict"] == "INCONCLUSIVE" and 0.85 < one["ratio"] < 1, one["reason"]
+    assert seq["verdict"] == "PASS" and seq["sequential"]["looks_used"] > 2, seq["reason"]
+
+
+def test_sequential_looks_fail_a_tight_wrong_algorithm():
+    # PLANTED BUG: SGD stepping 2.4x the lr it reports (1.2x the admissible maximum): the SC gap
+    # is about 1.2x its bound; 4 seeds cannot decide, the looks add seeds until FAIL
+    from functools import partial
+
+    from tests.checks.planted import overstep_sgd
+
+    wrong = AlgorithmSpec("planted_overstep_tight", partial(overstep_sgd, factor=2.4), "full", {"lr": 0.05},
+                          ("reference",), (), None, "PLANTED BUG: step 2.4x the reported lr.")
+    kw = dict(algorithm=wrong, bound="classic_delayed_sgd/strongly_convex", problem="quadratic",
+              problem_options={"cond": 1.0}, steps=1500, eval_every=25)
+    one = _check(**kw, seeds=4)
+    seq = _check(**kw, seeds=4, looks=4)
+    assert one["verdict"] == "INCONCLUSIVE" and one["ratio"] > 1, one["reason"]
+    assert seq["verdict"] == "FAIL", seq["reason"]
 
 
 def test_looks_must_be_a_positive_integer():
