@@ -41,7 +41,9 @@ BOUND_CONFIG: dict[str, dict] = {
     "nadiradze2021/strongly_convex": dict(problem="quadratic", delay="uniform:4", steps=1500, eval_every=50, lr=0.05),
     "gratton_toint2026/rate": dict(problem="quadratic", delay="uniform:4", steps=1000, eval_every=5),
     "gratton_toint2026/slope": dict(problem="quadratic", delay="uniform:4", steps=1000, eval_every=5),
-    "xu_apam/convex": dict(problem="quadratic", delay="uniform:4", steps=3000, eval_every=10,
+    # APAM's convex result is about the projected iteration on a bounded domain (assumption A4):
+    # on the box-constrained logistic problem, not on an unconstrained quadratic (issue 17)
+    "xu_apam/convex": dict(problem="logistic_box", delay="uniform:4", steps=3000, eval_every=10,
                            options={"schedule": "inv_sqrt"}),
     "xu_apam/nonconvex": dict(problem="quadratic", delay="uniform:4", steps=3000, eval_every=10,
                               options={"schedule": "inv_sqrt"}),
