@@ -37,8 +37,6 @@ from asyncbound.reports.audit import AUDIT_SCHEMA  # the one definition (reports
 
 log = logging.getLogger(__name__)
 
-TARGET_FRACTION = 0.1  # target = f_K + 0.1 (f_0 - f_K)
-MAX_TUNE_RUNS = 4  # distinct prescribed steps replayed by --tune
 #: measured > certified * (1 + rtol) flags a wrong certificate. Exact estimators (power
 #: iteration to 1e-3, exact per-sample variance, observed maxima): 1e-2. Monte-Carlo sigma^2
 #: over N_DRAWS = 64 draws: its relative standard error is ~ sqrt(2/64) = 0.18 on sigma^2, so
@@ -304,48 +302,8 @@ def audit(run_dir, *, points: int = 5, tune: bool = False, progress=None) -> dic
     }
     if tune:
         say("audit: --tune: replaying with the prescribed steps")
+        from asyncbound.checks.audit_tune import tune_steps
+
         out["tune"] = tune_steps(trace, problem, full, theorems, lr)
     out["duration_s"] = time.perf_counter() - t0
     return out
-
-
-def tune_steps(trace, problem, full, theorems: list[dict], lr: float) -> dict:
-    """Replays with each distinct prescribed step; updates (and seconds) to the target loss."""
-    from asyncbound.implementations.backends import replay
-
-    u, f = am.loss_curve(full)
-    f0 = float(problem.loss(_x0_of(trace, problem)).mean())
-    target = float(f[-1] + TARGET_FRACTION * (f0 - f[-1]))
-    K = int(trace.columns["update"].max()) + 1
-    el = trace.meta.get("elapsed_s")
-    spu = float(el) / K if el else None
-
-    def row(run_lr, tr, keys):
-        n = am.updates_to_target(tr, target)
-        _, ff = am.loss_curve(tr)
-        return {"lr": run_lr, "bounds": keys, "updates_to_target": n,
-                "seconds_to_target_est": n * spu if (n is not None and spu) else None,
-                "final_loss": float(ff[-1]) if len(ff) else None}
-
-    steps: dict[float, list[str]] = {}
-    for t in theorems:
-        p = t.get("prescribed_lr")
-        if p:
-            steps.setdefault(float(f"{p:.6g}"), []).append(t["key"])
-    runs = []
-    for s, keys in sorted(steps.items())[:MAX_TUNE_RUNS]:
-        tr = replay(trace, problem=problem, steps=K, lr=s, eval_every=max(1, K // 50))
-        runs.append(row(s, tr, keys))
-    orig = row(lr, full, ["(original)"])
-    for r in runs:
-        a, b = orig["updates_to_target"], r["updates_to_target"]
-        r["speedup_vs_original"] = a / b if (a and b) else None
-    return {"target_loss": target, "target_rule": f"f_K + {TARGET_FRACTION} (f_0 - f_K) of the original",
-            "seconds_per_update": spu, "original": orig, "runs": runs,
-            "note": "replays of the recorded interleaving on the reference backend; only eta changes"}
-
-
-def _x0_of(trace, problem):
-    from asyncbound.implementations.backends import initial_point
-
-    return initial_point(problem, int(trace.meta.get("n_seeds") or 1), int(trace.meta.get("base_seed") or 0))

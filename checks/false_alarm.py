@@ -62,7 +62,7 @@ def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int 
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m checks.false_alarm")
+    p = argparse.ArgumentParser(prog="python -m asyncbound.checks.false_alarm")
     p.add_argument("--batches", type=int, default=10)
     p.add_argument("--suite", default="quick")
     p.add_argument("--only", default=None)
