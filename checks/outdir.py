@@ -40,6 +40,8 @@ from pathlib import Path
 
 from asyncbound.checks.errors import UsageError
 
+from asyncbound._files import umask
+
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".asyncbound.lock"
@@ -53,20 +55,6 @@ OWNED = {
 }
 #: command -> kind of output (verify and check write the same layout)
 KIND_OF_COMMAND = {"run": "run", "verify": "suite", "check": "suite"}
-
-
-def umask() -> int:
-    """The process umask, read without changing it where the OS allows (Linux)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except OSError:
-        pass
-    old = os.umask(0o022)  # elsewhere: set and restore (single-threaded CLI)
-    os.umask(old)
-    return old
 
 
 def apply_umask(path: Path) -> None:

@@ -16,11 +16,12 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from asyncbound.reports.schema import RECORD_SCHEMA, RUN_SCHEMA, VERDICTS  # noqa: F401 (re-exported)
 from asyncbound.reports.schema import schema_problems as validate_record
+
+from asyncbound._files import atomic_write_text
 
 
 def jsonable(obj):
@@ -92,29 +93,13 @@ def base_record(check, bound, lr, lr_rule) -> dict:
             "config": cfg, "counterexample": None}
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        from asyncbound.checks.outdir import umask
-
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp creates 0600; outputs follow the umask
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_record(out_dir, rec: dict) -> Path:
     rec = jsonable({"schema": RECORD_SCHEMA, **rec})
     errs = validate_record(rec)
     if errs:
         raise ValueError(f"invalid record {rec.get('check_id')!r}: {'; '.join(errs)}")
     path = Path(out_dir) / "records" / f"{safe_id(rec['check_id'])}.json"
-    _atomic_write(path, json.dumps(rec, indent=1, allow_nan=False))
+    atomic_write_text(path, json.dumps(rec, indent=1, allow_nan=False))
     return path
 
 
@@ -171,5 +156,5 @@ def run_info(*, command: str, argv: list[str], suite: str | None, seeds, extra: 
 
 def write_run(out_dir, info: dict) -> Path:
     path = Path(out_dir) / "run.json"
-    _atomic_write(path, json.dumps(jsonable(info), indent=1, allow_nan=False))
+    atomic_write_text(path, json.dumps(jsonable(info), indent=1, allow_nan=False))
     return path

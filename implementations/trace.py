@@ -28,7 +28,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,15 +231,9 @@ def normalise_columns(columns: dict) -> dict[str, np.ndarray]:
 
 
 def _atomic(path: Path, write_fn) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write_fn(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from asyncbound._files import atomic_write
+
+    atomic_write(path, write_fn)
 
 
 def _embed(arr: np.ndarray) -> dict:

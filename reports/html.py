@@ -12,8 +12,6 @@ from __future__ import annotations
 import importlib.resources
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +31,8 @@ from asyncbound.reports.records import (
     validate_run,
 )
 from markupsafe import Markup
+
+from asyncbound._files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -217,24 +217,6 @@ def load_audits(result_dir: str | Path) -> list[dict[str, Any]]:
         if isinstance(data, dict) and data.get("schema") == AUDIT_SCHEMA:
             out.append(data)
     return out
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 class CheckResultView:
