@@ -127,13 +127,18 @@ def staleness_max_per_seed(df) -> np.ndarray:
 
 
 def view_gap_matrix(df) -> tuple[np.ndarray, np.ndarray]:
-    """(seeds, updates) matrix of ||x_t - v_t|| (NaN where the backend did not measure it and
-    at discarded rows: a declined gradient was never applied at its view)."""
+    """(seeds, updates) matrix of ||x_t - v_t|| (NaN where the backend did not measure it).
+
+    With discarded gradients (never applied at their view) the columns are the applied updates
+    t = 0, 1, ... of each seed (its ``write_version``), up to the smallest count over seeds."""
     df = as_frame(df)
     if "view_gap" not in df or df["view_gap"].isna().all():
         return np.empty((0, 0)), np.empty(0, dtype=np.int64)
     if "discarded" in df and df["discarded"].any():
-        df = df.assign(view_gap=df["view_gap"].where(~df["discarded"].astype(bool)))
+        df = applied(df)
+        n = int(df.groupby("seed").size().min())
+        df = df.assign(update=df["write_version"])
+        df = df[df["update"] < n]
     return _fast_matrix(df, "view_gap")
 
 

@@ -12,7 +12,7 @@ import torch
 from asyncbound.implementations.registry import AlgorithmSpec
 from asyncbound.implementations.rules import FunctionalRule
 
-C = 0.2  # eta_k = lr while tau_k <= C / lr
+C = 0.1  # eta_k = lr while tau_k <= C / lr = 2; smaller beyond
 
 
 def delay_adaptive(*, lr: float, c: float = C):
