@@ -126,3 +126,17 @@ def test_delay_adaptive_equals_hogwild_while_delays_stay_below_tau_c():
     assert np.allclose(a.final_params, b.final_params, rtol=0, atol=1e-12)
     c = run("delay_adaptive_sgd", "quadratic", "uniform:3", 200, 3, workers=4, tau_c=1.0)
     assert not np.allclose(c.final_params, b.final_params)  # steps shrink for tau > 1
+
+
+def test_backends_declare_where_they_pass_the_context_and_refuse_elsewhere():
+    from asyncbound.implementations.backends import CAPABILITIES
+
+    assert "full" in CAPABILITIES["processes"].context_patterns
+    assert "master_worker" not in CAPABILITIES["processes"].context_patterns
+    assert CAPABILITIES["distributed"].context_patterns == ()
+    algo = AlgorithmSpec("ps_da", delay_adaptive_sgd, "master_worker", {"lr": 0.1},
+                         ("reference", "processes", "distributed"))
+    for backend in ("processes", "distributed"):
+        with pytest.raises(ValueError, match="does not pass on pattern 'master_worker'"):
+            run(algo, "quadratic", "none", 10, 1, backend=backend)
+    assert run(algo, "quadratic", "uniform:2", 20, 2).complete  # the reference passes it
