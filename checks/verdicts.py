@@ -112,8 +112,8 @@ def not_applicable(failed_conditions: list[dict]) -> Decision:
 
 
 def worst(verdicts) -> Verdict:
-    """Summary verdict of several (FAIL > DIVERGED > INCONCLUSIVE > NOT_APPLICABLE > PASS)."""
-    order = [Verdict.FAIL, Verdict.DIVERGED, Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE, Verdict.PASS]
+    """Summary verdict of several (ERROR > FAIL > DIVERGED > INCONCLUSIVE > NOT_APPLICABLE > PASS)."""
+    order = [Verdict.ERROR, Verdict.FAIL, Verdict.DIVERGED, Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE, Verdict.PASS]
     vs = {Verdict(v) for v in verdicts}
     for v in order:
         if v in vs:
