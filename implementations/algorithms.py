@@ -130,7 +130,7 @@ _ENTRIES = [
                   TOPK, None,
                   "Sparsified async SGD with per-worker error-feedback memory."),
     AlgorithmSpec("delay_adaptive_sgd", _factory("delay_adaptive_sgd"), "full",
-                  {"lr": 0.1, "tau_c": 4.0}, REF_PROC, (), "minibatch_sgd",
+                  {"lr": 0.1, "tau_c": 4.0}, REF_PROC, (), None,  # torch SGD parity: tested
                   "Async SGD with delay-adaptive steps lr*min(1, tau_c/tau_k) (Mishchenko et al. "
                   "2022; Koloskova et al. 2022); the rule reads each gradient's staleness."),
     AlgorithmSpec("ringmaster_asgd", _factory("sgd"), "full", {"lr": 0.1, "discard_above": 3},
