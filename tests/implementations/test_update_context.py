@@ -140,3 +140,16 @@ def test_backends_declare_where_they_pass_the_context_and_refuse_elsewhere():
         with pytest.raises(ValueError, match="does not pass on pattern 'master_worker'"):
             run(algo, "quadratic", "none", 10, 1, backend=backend)
     assert run(algo, "quadratic", "uniform:2", 20, 2).complete  # the reference passes it
+
+
+def test_replay_of_a_trace_with_discards_reproduces_it(tmp_path):
+    from asyncbound.implementations.backends import replay
+
+    tr = run("ringmaster_asgd", "quadratic", "virtual:speeds=1,1,4,jitter=0.5", 150, 3, workers=3,
+             discard_above=1, seed=2)
+    assert tr["discarded"].any()
+    tr.write(tmp_path)
+    again = replay(tmp_path)
+    assert np.array_equal(again["discarded"], tr["discarded"])
+    np.testing.assert_array_equal(again.staleness, tr.staleness)
+    assert np.array_equal(again.final_params, tr.final_params)
