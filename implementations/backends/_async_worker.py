@@ -130,6 +130,8 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
                 wv = -1
                 if discarded:  # no write, no version bump: stamped with the current version
                     wv = tg - 1
+                    if delay is not None:  # our read is no longer in flight (else writers wait)
+                        infl[who] = -1
                 elif serial or cfg.instrument:  # lock-free and uninstrumented: no bookkeeping
                     if not held:
                         lock.acquire()

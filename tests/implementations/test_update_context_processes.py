@@ -53,3 +53,13 @@ def test_processes_context_rule_receives_the_staleness_the_trace_records():
         assert int(state["tau_sum"].item()) == int(tr.staleness[mine].sum())
     with pytest.raises(ValueError, match="locked and instrumented"):
         processes.run("delay_adaptive_sgd", "quadratic", None, 50, 1, workers=2, lock_free=True)
+
+
+@pytest.mark.timeout(240)
+def test_processes_discards_under_max_delay_injection_do_not_block_the_writers():
+    """A discarded gradient must release its in-flight read (regression: the run hung)."""
+    tr = processes.run("ringmaster_asgd", "quadratic", "uniform:4", 200, 1, workers=3,
+                       discard_above=1, hang_timeout=30.0, timeout=120.0)
+    d = tr["discarded"]
+    assert tr.meta["complete"] and len(tr) == 200 and d.any()
+    assert tr.staleness[~d].max() <= 1 and tr.staleness.max() <= 4
