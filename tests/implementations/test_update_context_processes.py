@@ -58,8 +58,9 @@ def test_processes_context_rule_receives_the_staleness_the_trace_records():
 @pytest.mark.timeout(240)
 def test_processes_discards_under_max_delay_injection_do_not_block_the_writers():
     """A discarded gradient must release its in-flight read (regression: the run hung)."""
-    tr = processes.run("ringmaster_asgd", "quadratic", "uniform:4", 200, 1, workers=3,
-                       discard_above=1, hang_timeout=30.0, timeout=120.0)
-    d = tr["discarded"]
-    assert tr.meta["complete"] and len(tr) == 200 and d.any()
-    assert tr.staleness[~d].max() <= 1 and tr.staleness.max() <= 4
+    for seed in range(3):  # discard_above = 0: most gradients are discarded, last ones too
+        tr = processes.run("ringmaster_asgd", "quadratic", "uniform:4", 200, 1, workers=4,
+                           discard_above=0, hang_timeout=20.0, timeout=60.0, seed=seed)
+        d = tr["discarded"]
+        assert tr.meta["complete"] and len(tr) == 200 and d.any()
+        assert tr.staleness[~d].max() == 0 and tr.staleness.max() <= 4
