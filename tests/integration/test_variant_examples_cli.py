@@ -65,3 +65,17 @@ def test_a_crashing_variant_is_error_with_a_nonzero_exit(tmp_path, where):
     assert rec["verdict"] == "ERROR"
     assert "planted" in rec["reason"]
     assert "ERROR" in p.stderr + p.stdout and "planted" in p.stderr + p.stdout  # progress line
+
+
+def test_discard_example_on_worker_processes_discards_and_is_judged(tmp_path):
+    """The processes backend runs the written algorithm: its trace has discarded rows, the
+    applied staleness respects R, and the verdict is a judgement (not ERROR)."""
+    import pyarrow.parquet as pq
+
+    p = cli("check", str(ROOT / "examples" / "variant_discard_stale.py"), "--backend", "processes",
+            "--out", str(tmp_path / "o"), timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    (rec,) = _records(tmp_path / "o")
+    assert rec["verdict"] in ("PASS", "INCONCLUSIVE"), rec.get("reason")
+    df = pq.read_table(tmp_path / "o" / rec["trace_files"][0]).to_pandas()
+    assert df["discarded"].any() and df.loc[~df["discarded"], "staleness"].max() <= 2
