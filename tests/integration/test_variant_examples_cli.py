@@ -52,6 +52,9 @@ def test_example_variant_is_checked_on_the_reference(tmp_path, name):
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
     (rec,) = _records(tmp_path / "o")
     assert rec["verdict"] == "PASS", rec.get("reason")
+    # the record keeps every hyperparameter the rule was built with, not only lr
+    extra = {"variant_delay_adaptive": "c", "variant_discard_stale": "R"}.get(name)
+    assert "lr" in rec["algorithm_config"] and (extra is None or extra in rec["algorithm_config"])
 
 
 @pytest.mark.parametrize("where", ["rule", "factory"])
