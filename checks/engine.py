@@ -167,6 +167,8 @@ def _run_once(check: CheckSpec, alpha: float) -> dict:
         rec["duration_s"] = time.perf_counter() - t0
         return rec
     rec["_trace"] = trace
+    # every hyperparameter the rule was built with and the pattern options (not only lr)
+    rec["algorithm_config"] = dict(trace.meta.get("config") or {})
     if not trace.complete:
         rec["incomplete"] = trace.meta.get("error")
     rec.update(evaluate_trace(check, bound, problem, trace, plan, alpha))

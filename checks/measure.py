@@ -7,7 +7,9 @@ estimators that feed a confidence interval return one value per seed (or a seeds
 matrix), never a pooled number, so that ``checks.stats`` can build the interval over seeds.
 
 Staleness has exactly one definition, the trace's: ``staleness = write_version -
-read_version``, counted in applied updates.
+read_version``, counted in applied updates. Rows of discarded gradients (``discarded`` True,
+issue 16) are kept in the trace (their compute counts in throughput) but the delay and view-gap
+estimators use applied rows only (:func:`applied`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ def as_frame(trace) -> pd.DataFrame:
     if hasattr(trace, "to_pandas"):
         return trace.to_pandas()
     return pd.DataFrame(trace)
+
+
+def applied(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose update was applied (all rows when the trace has no discards)."""
+    if "discarded" not in df or not df["discarded"].any():
+        return df
+    return df[~df["discarded"].astype(bool)]
 
 
 def seeds_matrix(df: pd.DataFrame, column: str, *, evaluated_only: bool = False
@@ -80,7 +89,7 @@ def staleness_summary(df) -> dict:
     tau must dominate); tau_avg = mean staleness (the average-delay quantity of Gratton-Toint
     style results). Per-worker/per-block maxima show heterogeneity (stragglers, PASSM owners).
     """
-    df = as_frame(df)
+    df = applied(as_frame(df))
     if len(df) == 0:
         return {"tau_max": 0, "tau_avg": 0.0, "per_worker": {}, "per_block": {}}
     s = df["staleness"]
@@ -96,7 +105,7 @@ def staleness_summary(df) -> dict:
 
 def staleness_histograms(df, by: str = "worker", max_values: int = 64) -> dict:
     """``{"<worker>": {"values": [...], "counts": [...]}}`` for the report's distributions."""
-    df = as_frame(df)
+    df = applied(as_frame(df))
     out = {}
     if by not in df:
         return out
@@ -109,7 +118,7 @@ def staleness_histograms(df, by: str = "worker", max_values: int = 64) -> dict:
 
 
 def staleness_max_per_seed(df) -> np.ndarray:
-    df = as_frame(df)
+    df = applied(as_frame(df))
     return df.groupby("seed")["staleness"].max().to_numpy(dtype=float)
 
 
@@ -118,10 +127,18 @@ def staleness_max_per_seed(df) -> np.ndarray:
 
 
 def view_gap_matrix(df) -> tuple[np.ndarray, np.ndarray]:
-    """(seeds, updates) matrix of ||x_t - v_t|| (NaN where the backend did not measure it)."""
+    """(seeds, updates) matrix of ||x_t - v_t|| (NaN where the backend did not measure it).
+
+    With discarded gradients (never applied at their view) the columns are the applied updates
+    t = 0, 1, ... of each seed (its ``write_version``), up to the smallest count over seeds."""
     df = as_frame(df)
     if "view_gap" not in df or df["view_gap"].isna().all():
         return np.empty((0, 0)), np.empty(0, dtype=np.int64)
+    if "discarded" in df and df["discarded"].any():
+        df = applied(df)
+        n = int(df.groupby("seed").size().min())
+        df = df.assign(update=df["write_version"])
+        df = df[df["update"] < n]
     return _fast_matrix(df, "view_gap")
 
 
@@ -284,7 +301,9 @@ def blowup(df, factor: float = BLOWUP_FACTOR) -> dict | None:
 
 
 def throughput(df) -> dict:
-    """Updates per second of (virtual, in the reference backend) wall time, per seed averaged."""
+    """Applied updates per second of (virtual, in the reference backend) wall time, per seed
+    averaged. With discards, ``gradients_per_s`` counts every gradient computed and
+    ``discarded_fraction`` the share declined (the wasted compute)."""
     df = as_frame(df)
     if "wall_time" not in df or len(df) == 0:
         return {"updates_per_s": None}
@@ -294,4 +313,10 @@ def throughput(df) -> dict:
     ok = span > 0
     if not ok.any():
         return {"updates_per_s": None}
-    return {"updates_per_s": float(np.mean(n[ok] / span[ok]))}
+    if "discarded" not in df or not df["discarded"].any():
+        return {"updates_per_s": float(np.mean(n[ok] / span[ok]))}
+    n_app = applied(df).groupby("seed").size().reindex(g.max().index, fill_value=0)
+    n_app = n_app.to_numpy(dtype=float)
+    return {"updates_per_s": float(np.mean(n_app[ok] / span[ok])),
+            "gradients_per_s": float(np.mean(n[ok] / span[ok])),
+            "discarded_fraction": float(1.0 - n_app.sum() / n.sum())}

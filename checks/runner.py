@@ -47,7 +47,7 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
         "check_id": spec.check_id, "algorithm": spec.algorithm_name, "backend": spec.backend,
         "problem": spec.problem, "workers": spec.workers, "bound": b, "config": spec.config(),
         "test": "study" if spec.study else spec.test,
-        "verdict": Verdict.NOT_APPLICABLE.value if unknown else Verdict.INCONCLUSIVE.value,
+        "verdict": Verdict.NOT_APPLICABLE.value if unknown else Verdict.ERROR.value,
         "reason": (f"the algorithm claims a bound that theory does not define: {exc}" if unknown
                    else f"the check could not run: {type(exc).__name__}: {exc}"),
         "error": "".join(traceback.format_exception_only(type(exc), exc)).strip(),
@@ -96,6 +96,8 @@ def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUI
         val = m.get("value")
         bv = rec.get("bound_value")
         extra = f" measured={val:.3g} bound={bv:.3g}" if isinstance(val, float) and isinstance(bv, float) else ""
+        if rec["verdict"] == Verdict.ERROR.value:  # the exception on the progress line
+            extra = f" {(rec.get('error') or rec.get('reason') or '').splitlines()[0][:200]}"
         line = f"[{i}/{n}] {rec['verdict']:<14} {rec['check_id']} ({rec['duration_s']:.1f}s){extra}"
         log.info("%s", line)
         if progress is not None:
@@ -122,7 +124,7 @@ def verdict_table(results: list[dict]) -> str:
     lines.append("  ".join(f"{k}: {counts[k]}" for k in records.VERDICTS if k in counts))
     errors = [r for r in results if r.get("error")]
     if errors:
-        lines.append(f"{len(errors)} check(s) could not run (INCONCLUSIVE, see their reasons): "
+        lines.append(f"{len(errors)} check(s) could not run (ERROR, see their reasons): "
                      + ", ".join(r["check_id"] for r in errors[:5]) + (" ..." if len(errors) > 5 else ""))
     return "\n".join(lines)
 

@@ -28,6 +28,9 @@ class Verdict(str, Enum):
     INCONCLUSIVE = "INCONCLUSIVE"
     NOT_APPLICABLE = "NOT_APPLICABLE"
     DIVERGED = "DIVERGED"
+    #: the check itself crashed (a rule or factory that raises, a backend failure): a defect
+    #: of the variant or the run, never "more seeds would decide" (issue 16)
+    ERROR = "ERROR"
 
     def __str__(self) -> str:  # pragma: no cover - cosmetic
         return self.value
@@ -37,7 +40,7 @@ class Verdict(str, Enum):
 #: conditions with certified constants is already decided as FAIL (the bound claimed a finite
 #: value); a DIVERGED verdict is one where the theorem made no claim (a condition failed, or its
 #: constants were measured on the diverging run), so it is evidence, not a contradiction.
-FAILING = frozenset({Verdict.FAIL})
+FAILING = frozenset({Verdict.FAIL, Verdict.ERROR})
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,8 @@ def not_applicable(failed_conditions: list[dict]) -> Decision:
 
 
 def worst(verdicts) -> Verdict:
-    """Summary verdict of several (FAIL > DIVERGED > INCONCLUSIVE > NOT_APPLICABLE > PASS)."""
-    order = [Verdict.FAIL, Verdict.DIVERGED, Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE, Verdict.PASS]
+    """Summary verdict of several (ERROR > FAIL > DIVERGED > INCONCLUSIVE > NOT_APPLICABLE > PASS)."""
+    order = [Verdict.ERROR, Verdict.FAIL, Verdict.DIVERGED, Verdict.INCONCLUSIVE, Verdict.NOT_APPLICABLE, Verdict.PASS]
     vs = {Verdict(v) for v in verdicts}
     for v in order:
         if v in vs:

@@ -129,6 +129,14 @@ _ENTRIES = [
                   {"lr": 0.1, "ratio": 0.25, "error_feedback": True}, ALL,
                   TOPK, None,
                   "Sparsified async SGD with per-worker error-feedback memory."),
+    AlgorithmSpec("delay_adaptive_sgd", _factory("delay_adaptive_sgd"), "full",
+                  {"lr": 0.1, "tau_c": 4.0}, REF_PROC, (), None,  # torch SGD parity: tested
+                  "Async SGD with delay-adaptive steps lr*min(1, tau_c/tau_k) (Mishchenko et al. "
+                  "2022; Koloskova et al. 2022); the rule reads each gradient's staleness."),
+    AlgorithmSpec("ringmaster_asgd", _factory("sgd"), "full", {"lr": 0.1, "discard_above": 3},
+                  REF_PROC, (), "minibatch_sgd",
+                  "Ringmaster ASGD (Maranjyan, Tyurin, Richtarik 2025): a gradient of staleness "
+                  ">= R is discarded (discard_above = R - 1; default R = 4)."),
     AlgorithmSpec("minibatch_sgd", _factory("sgd"), "sync", {"lr": 0.1}, ALL,
                   SYNC_SGD, "minibatch_sgd",
                   "Synchronous baseline: all workers' gradients at the same x, averaged."),

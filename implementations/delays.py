@@ -123,8 +123,25 @@ class Schedule:
         if not torch.equal(upd, torch.arange(K).expand(S, K)):
             raise ValueError("trace updates are not 0..K-1 for every seed (gaps or duplicates)")
         block = col("block", np.int64)
-        return cls(col("worker", np.int64), col("read_version", np.int64),
+        read = col("read_version", np.int64)
+        disc = c.get("discarded")
+        if disc is not None and np.any(disc):
+            read = torch.as_tensor(_arrival_reads(read.numpy(), col("discarded", bool).numpy()))
+        return cls(col("worker", np.int64), read,
                    col("wall_time", np.float64), block if (block >= 0).any() else None)
+
+
+def _arrival_reads(read: np.ndarray, discarded: np.ndarray) -> np.ndarray:
+    """Read versions of a trace with discards (counted in applied updates) as the arrival
+    indices a schedule uses: version r was current from the arrival after applied update r - 1
+    up to applied update r (a discarded arrival leaves x unchanged, so any of them reads the
+    same x); the first such arrival is taken. Replayed, the same discards recur."""
+    out = np.empty_like(read)
+    for s in range(read.shape[0]):
+        applied_rows = np.nonzero(~discarded[s])[0]
+        starts = np.concatenate([[0], applied_rows + 1])   # first arrival at version r
+        out[s] = starts[read[s]]
+    return out
 
 
 class DelayModel:

@@ -8,7 +8,9 @@ caller writes ``x <- project(x + delta)`` (:func:`apply_update` does that in pla
 Patterns (``t_local`` = the worker's own 1-based step count, ``t_global`` = k + 1):
 
 - ``full`` (Hogwild!, Recht et al. 2011; Nadiradze et al. 2021 §2): every worker writes the
-  whole model; rule state (momentum) kept per worker; rule clock ``t_local``.
+  whole model; rule state (momentum) kept per worker; rule clock ``t_local``. Option
+  ``discard_above=R`` (None: off): a gradient whose staleness exceeds R is discarded (Ringmaster
+  ASGD's rule with threshold R + 1); ``full`` is the one pattern that can discard.
 - ``partition`` (PASSM, Kungurtsev et al. 2021 §2.2): :func:`partition` splits the model into
   one contiguous block per worker; worker w updates only block w, with its own rule state of
   that block's size. Deviation: the paper picks a random block among a worker's blocks; here
@@ -38,10 +40,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from .rules.base import wants_context
+
 PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master_worker", "sparse",
             "sparse_ef", "sync")
 #: pattern options and their defaults (registry defaults may override them)
 PATTERN_OPTIONS: dict[str, dict] = {p: {} for p in PATTERNS}
+PATTERN_OPTIONS["full"] = {"discard_above": None}
 PATTERN_OPTIONS["partition_plus"] = {"warmup": 10}
 PATTERN_OPTIONS["random_blocks"] = {"n_blocks": 4, "block_frac": 0.5}
 
@@ -117,6 +122,7 @@ class Pattern:
 
     uses_local_t = False   # the rule clock is the worker's own step count (else k + 1)
     random_block = False   # blocks are drawn from block_generator (else block_for)
+    can_discard = False    # an update may be declined (discard_above, a rule's keep)
 
     def __init__(self, name: str, rule, dim: int, n_workers: int, *, layer_sizes=None,
                  **options):
@@ -132,6 +138,12 @@ class Pattern:
         self.layer_sizes = list(layer_sizes) if layer_sizes is not None else [1] * self.dim
         if sum(int(s) for s in self.layer_sizes) != self.dim:
             raise ValueError(f"layer sizes sum to {sum(self.layer_sizes)}, model has {self.dim}")
+        self.discard_above = self.options.get("discard_above")
+        if self.discard_above is not None and (isinstance(self.discard_above, bool) or not
+                                               isinstance(self.discard_above, int)
+                                               or self.discard_above < 0):
+            raise ValueError(f"discard_above must be an integer >= 0 or None, got "
+                             f"{self.discard_above!r}")
         self.setup()
 
     def setup(self):
@@ -155,16 +167,62 @@ class Pattern:
     # --- the kernel --------------------------------------------------------------------------
     def step(self, grad: Tensor, wstate: dict, shared: dict, *, t_local: int, t_global: int,
              block=-1) -> tuple[Tensor, dict, dict]:
-        """``(delta, new_worker_state, new_shared_state)`` of one update, ``grad`` (S, d)."""
-        delta, new = self.rule.step(grad, wstate, t_local)
-        return delta, new, shared
+        """``(delta, new_worker_state, new_shared_state)`` of one update, ``grad`` (S, d), for a
+        caller that passes no context (a context rule or a discard option is then an error)."""
+        delta, wstate, shared, keep = self.update(grad, wstate, shared, t_local=t_local,
+                                                  t_global=t_global, block=block)
+        return delta, wstate, shared
+
+    def update(self, grad: Tensor, wstate: dict, shared: dict, *, t_local: int, t_global: int,
+               block=-1, ctx=None) -> tuple[Tensor, dict, dict, Tensor | None]:
+        """``(delta, new_worker_state, new_shared_state, keep)`` of one update with its context.
+
+        ``keep``: None when every seed's update is applied, else a bool ``(S,)`` tensor; a seed
+        whose update is discarded (its staleness above the ``discard_above`` option, or the
+        rule's own ``keep``) gets a zero delta and its old worker and shared state back, and
+        the caller must neither write nor bump the version for it (discard semantics, README).
+        """
+        if (wants_context(self.rule) or self.discard_above is not None) and ctx is None:
+            raise ValueError(f"{self.rule.name} on pattern {self.name!r} needs the update context "
+                             "(a context rule or discard_above), which this caller does not pass")
+        delta, new_w, new_s, keep = self._update(grad, wstate, shared, t_local=t_local,
+                                                 t_global=t_global, block=block, ctx=ctx)
+        if self.discard_above is not None:
+            fresh = ctx.staleness.to(grad.device) <= self.discard_above
+            keep = fresh if keep is None else keep & fresh
+        if keep is None or bool(keep.all()):
+            return delta, new_w, new_s, None
+        if not self.can_discard:
+            raise ValueError(f"pattern {self.name!r} cannot discard updates (only "
+                             f"{[p for p, c in _CLASSES.items() if c.can_discard]})")
+        col = keep.reshape(-1, *([1] * (delta.dim() - 1)))
+        delta = torch.where(col, delta, torch.zeros_like(delta))
+        return delta, _keep_rows(keep, new_w, wstate), _keep_rows(keep, new_s, shared), keep
+
+    def _rule_step(self, grad, state, t, ctx):
+        """``(delta, new_state, keep)`` of the rule, passing the context to a rule that wants it."""
+        if not wants_context(self.rule):
+            delta, new = self.rule.step(grad, state, t)
+            return delta, new, None
+        out = self.rule.step(grad, state, t, ctx)
+        if len(out) == 3:
+            keep = torch.as_tensor(out[2], dtype=torch.bool, device=grad.device).reshape(-1)
+            return out[0], out[1], keep.expand(grad.shape[0])
+        return out[0], out[1], None
+
+    def _update(self, grad, wstate, shared, *, t_local, t_global, block, ctx):
+        delta, new, keep = self._rule_step(grad, wstate, t_local, ctx)
+        return delta, new, shared, keep
 
 
 class FullPattern(Pattern):
     uses_local_t = True
+    can_discard = True
 
 
 class SparsePattern(FullPattern):
+    can_discard = False  # the error-feedback memory would have to keep the dropped step
+
     def ef_residual(self, wstate):
         e = wstate.get("ef")
         return None if e is None else torch.linalg.vector_norm(e, dim=-1)
@@ -176,9 +234,9 @@ class SharedPattern(Pattern):
     def init_states(self, x0):
         return PatternState([{} for _ in range(self.n_workers)], self.rule.init(x0))
 
-    def step(self, grad, wstate, shared, *, t_local, t_global, block=-1):
-        delta, new = self.rule.step(grad, shared, t_global)
-        return delta, wstate, new
+    def _update(self, grad, wstate, shared, *, t_local, t_global, block, ctx):
+        delta, new, keep = self._rule_step(grad, shared, t_global, ctx)
+        return delta, wstate, new, keep
 
 
 class PartitionPattern(Pattern):
@@ -193,13 +251,13 @@ class PartitionPattern(Pattern):
     def block_for(self, worker, t_local):
         return worker
 
-    def step(self, grad, wstate, shared, *, t_local, t_global, block=-1):
+    def _update(self, grad, wstate, shared, *, t_local, t_global, block, ctx):
         a, b = self.blocks[block]
-        delta = torch.zeros_like(grad)
+        delta, keep = torch.zeros_like(grad), None
         if b > a:
-            d_blk, wstate = self.rule.step(grad[..., a:b], wstate, t_local)
+            d_blk, wstate, keep = self._rule_step(grad[..., a:b], wstate, t_local, ctx)
             delta[..., a:b] = d_blk
-        return delta, wstate, shared
+        return delta, wstate, shared, keep
 
 
 class PartitionPlusPattern(PartitionPattern):
@@ -221,23 +279,23 @@ class PartitionPlusPattern(PartitionPattern):
         c = t_local - self.options["warmup"]
         return worker if c > 0 and c % 2 == 1 else -1
 
-    def step(self, grad, wstate, shared, *, t_local, t_global, block=-1):
+    def _update(self, grad, wstate, shared, *, t_local, t_global, block, ctx):
         if block < 0:
-            delta, new = self.rule.step(grad, wstate, t_local)
-            return delta, new, shared
+            delta, new, keep = self._rule_step(grad, wstate, t_local, ctx)
+            return delta, new, shared, keep
         a, b = self.blocks[block]
         delta = torch.zeros_like(grad)
         if b == a:
-            return delta, wstate, shared
+            return delta, wstate, shared, None
         sub = {k: v[..., a:b] for k, v in wstate.items()}
-        d_blk, new_sub = self.rule.step(grad[..., a:b], sub, t_local)
+        d_blk, new_sub, keep = self._rule_step(grad[..., a:b], sub, t_local, ctx)
         delta[..., a:b] = d_blk
         new = {}
         for k, v in wstate.items():
             v = v.clone()
             v[..., a:b] = new_sub[k]
             new[k] = v
-        return delta, new, shared
+        return delta, new, shared, keep
 
 
 class RandomBlockPattern(Pattern):
@@ -264,14 +322,14 @@ class RandomBlockPattern(Pattern):
         return torch.randint(0, self.n_blocks, (n_seeds,), generator=generator,
                              device=generator.device)
 
-    def step(self, grad, wstate, shared, *, t_local, t_global, block=-1):
+    def _update(self, grad, wstate, shared, *, t_local, t_global, block, ctx):
         S = grad.shape[0]
         block = torch.as_tensor(block, device=grad.device).reshape(-1).expand(S)
         idx = self.table.to(grad.device)[block]                      # (S, m)
         ar = torch.arange(S, device=grad.device)
         sub = {k: (v.gather(-1, idx) if self.coordwise[k] else v[ar, block])
                for k, v in shared.items()}
-        d_blk, new_sub = self.rule.step(grad.gather(-1, idx), sub, t_global)
+        d_blk, new_sub, keep = self._rule_step(grad.gather(-1, idx), sub, t_global, ctx)
         new = {}
         for k, v in shared.items():
             if self.coordwise[k]:
@@ -280,7 +338,19 @@ class RandomBlockPattern(Pattern):
                 v = v.clone()
                 v[ar, block] = new_sub[k]
                 new[k] = v
-        return torch.zeros_like(grad).scatter(-1, idx, d_blk), wstate, new
+        return torch.zeros_like(grad).scatter(-1, idx, d_blk), wstate, new, keep
+
+
+def _keep_rows(keep: Tensor, new: dict, old: dict) -> dict:
+    """``new`` where ``keep`` (per seed, the leading dimension), ``old`` elsewhere."""
+    out = {}
+    for k, v in new.items():
+        if k in old and torch.is_tensor(v) and v.shape[:1] == keep.shape:
+            m = keep.to(v.device).reshape(-1, *([1] * (v.dim() - 1)))
+            out[k] = torch.where(m, v, old[k])
+        else:
+            out[k] = v
+    return out
 
 
 _CLASSES = {"full": FullPattern, "partition": PartitionPattern,

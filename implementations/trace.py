@@ -5,7 +5,14 @@ One row per applied update per seed. Staleness is *only* ever computed here, as
     staleness[k] = write_version[k] - read_version[k]
 
 counted in applied updates: ``read_version`` is the number of updates applied when the worker
-read x, ``write_version`` the number applied before this write. Backends hand in read and write
+read x, ``write_version`` the number applied before this write.
+
+Discarded updates (issue 16): a row whose ``discarded`` is True is a gradient that arrived and
+was declined (no write, no version bump): its ``write_version`` is the number applied when it
+arrived, so the next row has the same ``write_version``, and its ``staleness`` is the delay
+the discarded gradient had. Estimators of the delay (tau_max, tau_avg, histograms) and of the
+view gap count applied rows only (:func:`applied_mask`); the discarded rows stay in the trace
+because their compute was spent (throughput = applied rows / wall time). Backends hand in read and write
 versions; :func:`staleness` derives the column (a caller-provided staleness column that
 disagrees is a ValueError, never silently kept).
 
@@ -52,6 +59,7 @@ SCHEMA: dict[str, np.dtype] = {
     "view_gap": np.dtype(np.float64),
     "ef_residual": np.dtype(np.float64),
     "update_norm": np.dtype(np.float64),
+    "discarded": np.dtype(np.bool_),
 }
 COLUMNS: tuple[str, ...] = tuple(SCHEMA)
 #: columns a backend must provide; the float ones default to NaN ("not measured").
@@ -65,6 +73,14 @@ RUN_SCHEMA = "asyncbound.trace/1"
 def staleness(read_version, write_version) -> np.ndarray:
     """The one definition: ``write_version - read_version`` (int64), in applied updates."""
     return np.asarray(write_version, dtype=np.int64) - np.asarray(read_version, dtype=np.int64)
+
+
+def applied_mask(columns) -> np.ndarray:
+    """Rows that were applied (``~discarded``; every row for a trace without discards)."""
+    d = columns.get("discarded") if hasattr(columns, "get") else None
+    if d is None:
+        return np.ones(len(columns["update"]), dtype=bool)
+    return ~np.asarray(d, dtype=bool)
 
 
 def _to_numpy(value) -> np.ndarray:
@@ -219,6 +235,8 @@ def normalise_columns(columns: dict) -> dict[str, np.ndarray]:
             out[name] = arr.astype(dtype, copy=False)
         elif name == "block":
             out[name] = np.full(n, -1, dtype=dtype)
+        elif name == "discarded":
+            out[name] = np.zeros(n, dtype=dtype)
         else:
             out[name] = np.full(n, np.nan, dtype=dtype)
     st = staleness(out["read_version"], out["write_version"])
@@ -295,5 +313,5 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-__all__ = ["COLUMNS", "SCHEMA", "Trace", "environment_meta", "git_commit", "normalise_columns",
+__all__ = ["COLUMNS", "SCHEMA", "Trace", "applied_mask", "environment_meta", "git_commit", "normalise_columns",
            "staleness"]

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 RECORD_SCHEMA = "asyncbound.record/1"
 RUN_SCHEMA = "asyncbound.run/1"
 #: every verdict a record may carry (``checks.verdicts.Verdict`` has exactly these values)
-VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "DIVERGED")
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "DIVERGED", "ERROR")
 #: fields every record has, never null
 REQUIRED = ("schema", "check_id", "verdict", "algorithm", "backend", "bound")
 KINDS = ("UPPER", "LOWER", "TIGHT", "ASYMPTOTIC")

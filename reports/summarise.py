@@ -23,7 +23,8 @@ from asyncbound.reports.records import Record, RecordError
 log = logging.getLogger(__name__)
 
 #: Trace columns the report reads (others are never loaded).
-TRACE_COLUMNS = ("seed", "update", "worker", "staleness", "wall_time", "loss", "grad_norm_sq")
+TRACE_COLUMNS = ("seed", "update", "worker", "staleness", "wall_time", "loss", "grad_norm_sq",
+                 "discarded")
 
 
 @dataclass
@@ -134,18 +135,22 @@ def summarise_traces(record: Record, n_bins: int = 80) -> TraceSummary | None:
         summary.seeds = int(df["seed"].nunique())
     if "worker" in df:
         summary.workers = int(df["worker"].nunique())
-    if "staleness" in df and len(df):
-        st = df["staleness"].to_numpy()
+    # the delay of applied updates only: a discarded gradient (issue 16) was never applied
+    applied = (~df["discarded"].to_numpy(dtype=bool) if "discarded" in df
+               else np.ones(len(df), dtype=bool))
+    if "staleness" in df and applied.any():
+        st = df["staleness"].to_numpy()[applied]
         summary.max_staleness = int(st.max())
         summary.mean_staleness = float(st.mean())
         if "worker" in df:
-            summary.staleness = staleness_histograms(df["worker"].to_numpy(), st)
+            summary.staleness = staleness_histograms(df["worker"].to_numpy()[applied], st)
     if "wall_time" in df and len(df):
         seeds = df["seed"].to_numpy() if "seed" in df else np.zeros(len(df), dtype=np.int64)
         span = pd.Series(df["wall_time"].to_numpy()).groupby(seeds).agg(["min", "max", "size"])
         dur = (span["max"] - span["min"]).to_numpy()
         if np.all(dur > 0):
-            summary.updates_per_s = float(np.mean(span["size"].to_numpy() / dur))
+            n_applied = pd.Series(applied).groupby(seeds).sum().to_numpy()
+            summary.updates_per_s = float(np.mean(n_applied / dur))
     if "update" in df:
         upd = df["update"].to_numpy()
         seeds = df["seed"].to_numpy() if "seed" in df else None

@@ -128,8 +128,17 @@ def linear_algorithm(spec, config: dict, dim: int, workers: int) -> LinearAlgori
     if float(hp.get("weight_decay", 0.0) or 0.0) != 0.0:
         raise NotLinear("weight decay keeps a private copy of x in the rule state: not a linear "
                         "map of the shared iterate under asynchrony")
+    from asyncbound.implementations.rules.base import wants_context
+
+    if wants_context(rule):  # its step depends on the update's staleness: not one fixed map
+        raise NotLinear(f"rule {rule.name!r} sees its update context (staleness): its step is "
+                        "not a fixed linear map under the delay law")
     holder, clock, averaged = LINEAR_PATTERNS[spec.pattern]
     pattern = make_pattern(spec.pattern, rule, dim, workers, **pat_kw)
+    if getattr(pattern, "discard_above", None) is not None:
+        # discards change which updates are applied, hence the law of the applied staleness
+        raise NotLinear("discarded updates (discard_above) change the law of the applied "
+                        "staleness: no exact oracle")
     return LinearAlgorithm(spec.pattern, form, float(hp["lr"]), float(hp.get("momentum", 0.0)),
                            float(hp.get("dampening", 0.0)), workers, holder, clock, averaged,
                            pattern)

@@ -58,6 +58,9 @@ class Capabilities:
     #: accepts ``observer=callable(k, info)`` with the full per-update state (the exact lemma
     #: and conformance checks recompute every update through it)
     observes_updates: bool = False
+    #: patterns in which it passes the update context to a rule that wants it and honours
+    #: discards (issue 16; rules.base.UpdateContext, the full pattern's discard_above)
+    context_patterns: tuple[str, ...] = ()
 
 
 _ALL_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master_worker",
@@ -66,9 +69,12 @@ _ALL_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master
 CAPABILITIES: dict[str, Capabilities] = {
     "reference": Capabilities(batches_seeds=True, injects_delays=True, view_gap_on_request=False,
                               virtual_clock=True, spawns_workers=False, patterns=_ALL_PATTERNS,
-                              follows_delay_law=True, observes_updates=True),
+                              follows_delay_law=True, observes_updates=True,
+                              context_patterns=_ALL_PATTERNS),
     "processes": Capabilities(batches_seeds=False, injects_delays=True, view_gap_on_request=True,
-                              virtual_clock=False, spawns_workers=True, patterns=_ALL_PATTERNS),
+                              virtual_clock=False, spawns_workers=True, patterns=_ALL_PATTERNS,
+                              context_patterns=("full", "partition", "partition_plus",
+                                                "random_blocks", "sparse", "sparse_ef")),
     "distributed": Capabilities(batches_seeds=False, injects_delays=False, view_gap_on_request=True,
                                 virtual_clock=False, spawns_workers=True,
                                 patterns=("master_worker", "sparse", "sparse_ef", "sync")),
@@ -174,6 +180,7 @@ def run(algorithm, problem, delays, steps, seeds, *, backend: str = "reference",
         raise ValueError(f"{algo.name} does not support backend {backend!r} "
                          f"(supported: {', '.join(algo.backends)})")
     caps = capabilities(backend)
+    _check_context(algo, caps, backend, lr, options)
     module = _backend_module(backend)
     if caps.spawns_workers:
         algo = _sendable(algo)
@@ -198,6 +205,28 @@ def run(algorithm, problem, delays, steps, seeds, *, backend: str = "reference",
     out.meta.update(n_seeds=n, base_seed=base, seeds=list(range(n)), seeds_are_runs=True)
     out.meta.pop("loss0", None)  # the first launch's; F0 comes from meta["x0"], one row per seed
     return out
+
+
+def _check_context(algo, caps, backend, lr, options) -> None:
+    """A rule that wants the update context, or a discard option, on a backend/pattern that does
+    not pass it is refused up front (never run as if the rule had no context)."""
+    from ..registry import build_rule, split_config
+    from ..rules.base import wants_context
+
+    rule_kw, pat_kw = split_config(algo, algo.config(lr=lr, **options))
+    if algo.pattern in caps.context_patterns:
+        return
+    wants = pat_kw.get("discard_above") is not None
+    if not wants:
+        known = {k: v for k, v in rule_kw.items() if k in algo.defaults or k == "lr"}
+        try:
+            wants = wants_context(build_rule(algo, **known))
+        except ValueError:
+            return  # bad hyperparameters: the backend reports them
+    if wants:
+        raise ValueError(f"{algo.name} reads the update context (or discards updates), which "
+                         f"backend {backend!r} does not pass on pattern {algo.pattern!r} "
+                         f"(it does on: {', '.join(caps.context_patterns) or 'none'})")
 
 
 def _sendable(algo):

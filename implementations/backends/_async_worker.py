@@ -35,6 +35,7 @@ def _region(pattern, block: int):
 def worker_loop(cfg, who, run, lock, ready, go, device):
     """Apply updates until the run's ``steps`` tickets are claimed or the parent stops it."""
     from ..patterns import block_generator
+    from ..rules.base import UpdateContext, wants_context
     from ..seeding import worker_generator
     problem = cfg.problem
     x = run.x                                # (d,) shared
@@ -56,6 +57,9 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
     T = cfg.max_delay
     factor = float(cfg.straggler[who]) if cfg.straggler else 1.0
     serial = cfg.locked or delay is not None
+    # a context rule or discard_above needs the exact staleness when the step is computed:
+    # processes.run forces locked mode for those (documented deviation)
+    ctx_on = wants_context(pattern.rule) or pattern.discard_above is not None
     # tickets: the run applies exactly `steps` updates; claiming them in chunks keeps the
     # claim off the per-update path (at most chunk-1 reserved updates per worker at the end)
     chunk = max(1, min(16, cfg.steps // (8 * cfg.n_workers)))
@@ -112,14 +116,23 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
                     # ||x_k - v_k|| with x_k the model just BEFORE this write, as the reference
                     # and the definition (Nadiradze et al. 2021) have it
                     vgap = float(torch.linalg.vector_norm(x.to(device) - xr))
-                delta, wstate, new_sh = pattern.step(g, wstate, shared, t_local=tl,
-                                                     t_global=tg, block=block)
-                _write(x, delta.to(home), problem, region, serial, sparse)
-                for k, v in new_sh.items():
-                    shared[k].copy_(v)
-                _sync(x)
+                ctx = None if not ctx_on else UpdateContext(
+                    torch.tensor([tg - 1 - r]), who, torch.tensor([tg - 1]), cfg.steps,
+                    cfg.n_workers, tl, tg)
+                delta, wstate, new_sh, keep = pattern.update(g, wstate, shared, t_local=tl,
+                                                             t_global=tg, block=block, ctx=ctx)
+                discarded = keep is not None  # S = 1: not None means this one was declined
+                if not discarded:
+                    _write(x, delta.to(home), problem, region, serial, sparse)
+                    for k, v in new_sh.items():
+                        shared[k].copy_(v)
+                    _sync(x)
                 wv = -1
-                if serial or cfg.instrument:  # lock-free and uninstrumented: no bookkeeping
+                if discarded:  # no write, no version bump: stamped with the current version
+                    wv = tg - 1
+                    if delay is not None:  # our read is no longer in flight (else writers wait)
+                        infl[who] = -1
+                elif serial or cfg.instrument:  # lock-free and uninstrumented: no bookkeeping
                     if not held:
                         lock.acquire()
                         held = True
@@ -138,6 +151,7 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
                 ist[done, S.I_WRITE] = wv
                 ist[done, S.I_BLOCK] = int(block)
                 ist[done, S.I_WORKER] = who
+                ist[done, S.I_DISCARD] = int(discarded)
                 fst[done, S.F_WALL] = we - t0
                 if cfg.grad_norms:
                     # g is (1, d): vecdot gives one value, the same float32 the reference

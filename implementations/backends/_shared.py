@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 # integer stamp columns (per worker, one row per applied update of that worker)
-I_READ, I_WRITE, I_BLOCK, I_WORKER = 0, 1, 2, 3
-N_ISTAMP = 4
+# (I_DISCARD: 1 for a discarded gradient, 0 applied, -1 not stamped by that loop)
+I_READ, I_WRITE, I_BLOCK, I_WORKER, I_DISCARD = 0, 1, 2, 3, 4
+N_ISTAMP = 5
 # float stamp columns
 F_WALL, F_SGRAD, F_VIEWGAP, F_EF, F_RS, F_RE, F_WS, F_WE = range(8)
 N_FSTAMP = 8
@@ -122,5 +123,11 @@ def gather_rows(run: SharedRun) -> dict[str, np.ndarray]:
         fst.append(run.fstamps[w, :n].numpy())
     i = np.concatenate(ist) if ist else np.zeros((0, N_ISTAMP), np.int64)
     f = np.concatenate(fst) if fst else np.zeros((0, N_FSTAMP), np.float64)
-    order = np.argsort(i[:, I_WRITE], kind="stable")
+    disc = i[:, I_DISCARD] == 1
+    if disc.any():
+        # discarded gradients share the write version of the next applied update: they come
+        # before it (declined while that version was current), in arrival (wall time) order
+        order = np.lexsort((f[:, F_WALL], ~disc, i[:, I_WRITE]))
+    else:
+        order = np.argsort(i[:, I_WRITE], kind="stable")
     return {"i": i[order], "f": f[order]}

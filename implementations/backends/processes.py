@@ -153,7 +153,16 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
 
     config = algo.config(lr=lr, **options)
     rule_kw, pat_kw = split_config(algo, config)
-    build_rule(algo, **rule_kw)                      # validates hyperparameters up front
+    rule = build_rule(algo, **rule_kw)               # validates hyperparameters up front
+    from ..rules.base import wants_context
+    if wants_context(rule) or pat_kw.get("discard_above") is not None:
+        # the rule must see the exact staleness of the gradient it applies: reads and writes
+        # under the lock (lock-free reads have no exact read version); instrumented rows
+        if lock_free or lock is False or not instrument:
+            raise ValueError(f"{algo.name} reads its update context (staleness) or discards "
+                             "updates: the processes backend runs it locked and instrumented, "
+                             f"got lock={lock!r}, lock_free={lock_free!r}, instrument={instrument!r}")
+        locked = True
     pattern_name = algo.pattern
     mw = pattern_name in ("master_worker", "sync")
     home, wdev = _devices(device, workers)
@@ -255,6 +264,7 @@ def _build_trace(run_, cfg, prob, meta, error):
     loss = np.full(n, np.nan)
     gns = np.full(n, np.nan)
     wv = i[:, S.I_WRITE]
+    disc = i[:, S.I_DISCARD] == 1
     x_final = run_.x.detach().to("cpu").clone().unsqueeze(0)
     applied = int(run_.counters[S.C_VERSION])
     if not cfg.instrument and not cfg.locked and cfg.pattern not in ("master_worker", "sync"):
@@ -274,15 +284,21 @@ def _build_trace(run_, cfg, prob, meta, error):
                 lv[j] = float(prob.loss(xj).reshape(-1)[0])
                 gr = prob.full_grad(xj)
                 gv[j] = float(torch.linalg.vecdot(gr, gr).reshape(-1)[0])
-            pos = np.searchsorted(wv, vs - 1)
-            ok = (pos < n) & (wv[np.minimum(pos, n - 1)] == vs - 1)
+            # the row of the update that made version vs (the last row with write_version
+            # vs - 1: discarded rows of that version come before it)
+            pos = np.searchsorted(wv, vs - 1, side="right") - 1
+            ok = (pos >= 0) & (wv[np.maximum(pos, 0)] == vs - 1)
             loss[pos[ok]], gns[pos[ok]] = lv[ok], gv[ok]
-        if n and applied == wv[-1] + 1:  # the final x is the state after the last update
+        # the final x is the state after the last row (a discarded row leaves x as it was)
+        if n and applied == wv[-1] + 1 - int(disc[-1]):
             loss[-1] = float(prob.loss(x_final).reshape(-1)[0])
             gr = prob.full_grad(x_final)
             gns[-1] = float(torch.linalg.vecdot(gr, gr).reshape(-1)[0])
     cols = {
-        "seed": np.zeros(n, np.int32), "update": wv.copy(), "worker": i[:, S.I_WORKER],
+        "seed": np.zeros(n, np.int32),
+        # update = arrival index (= write version without discards), as in the reference
+        "update": np.arange(n, dtype=np.int64) if disc.any() else wv.copy(),
+        "worker": i[:, S.I_WORKER], "discarded": disc,
         "block": i[:, S.I_BLOCK], "read_version": i[:, S.I_READ], "write_version": wv,
         "wall_time": f[:, S.F_WALL], "loss": loss, "grad_norm_sq": gns,
         "sgrad_norm_sq": f[:, S.F_SGRAD], "view_gap": f[:, S.F_VIEWGAP],
@@ -292,8 +308,12 @@ def _build_trace(run_, cfg, prob, meta, error):
         [{k: v.detach().to("cpu").clone() for k, v in ws.items()} for ws in run_.extra["wstate"]],
         {k: v.detach().to("cpu").clone() for k, v in run_.state.items()})
     elapsed = meta.get("elapsed_s")
+    rate = (applied / elapsed) if elapsed else None  # applied updates per second
+    if disc.any():  # steps counts gradients (arrivals); ``applied`` excludes the discarded
+        meta["updates_applied"] = applied
+        applied = n
     meta = dict(meta, updates_done=applied, complete=error is None and applied >= cfg.steps,
-                error=error, updates_per_s=(applied / elapsed) if elapsed else None,
+                error=error, updates_per_s=rate,
                 instrumented=cfg.instrument)
     trace = _adapt.make_trace(cols, meta, x_final, final_state)
     # in memory only: per-update read and write windows (seconds since start), used by the

@@ -44,6 +44,7 @@ import torch
 from ..delays import ReplayDelay, parse_delay, schedule_generator, with_cap
 from ..patterns import block_generator, make_pattern
 from ..registry import build_rule, get_algorithm, split_config
+from ..rules.base import UpdateContext, wants_context
 from ..seeding import worker_generator
 from ..trace import Trace, environment_meta
 from . import check_run_size, initial_point, problem_meta, resolve_problem, resolve_seeds
@@ -105,6 +106,8 @@ def _t_invariant(rule, dtype) -> bool:
     in a way the probe misses would be grouped too coarsely, so the probe is conservative:
     random positive states, nine clocks, bitwise equality (a NaN anywhere counts as "depends").
     """
+    if wants_context(rule):  # its step may depend on anything in the context: never merged
+        return False
     g = torch.Generator().manual_seed(12345)
     grad = torch.randn((2, 5), generator=g, dtype=dtype)
     state = {k: torch.rand(v.shape, generator=g, dtype=v.dtype) + 0.1 if v.is_floating_point() else v
@@ -224,17 +227,33 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
     gn_buf = torch.full_like(loss_buf, float("nan"))
     eval_set = {k: j for j, k in enumerate(eval_steps)}
     project = prob.project
+    # context rules and discards: ver[s, j] = updates applied before arrival j (versions count
+    # applied updates; the schedule's read_version counts arrivals, mapped through ver)
+    ctx_on = wants_context(rule) or pattern.discard_above is not None
+    if ctx_on:
+        ver = torch.zeros((S, K + 1), dtype=torch.int64, device=device)
+        read_dev = read.to(device)
+        disc = torch.zeros((K, S), dtype=torch.bool, device=device)
+    ctx = kept = None
     done, error = K, None
     t_start = time.perf_counter()
     with torch.no_grad():
         for k in range(K):
             view = x if ring is None else ring[ar, slot[k]]
             shared_before = states.shared
+            if ctx_on:
+                vk = ver[:, k]
+                st_k = vk - ver[ar, read_dev[:, k]]
+                kept = torch.ones(S, dtype=torch.bool, device=device)
             if sync:
                 w, tl, block, wstate_before = -1, k + 1, -1, {}
                 g = sum(prob.stochastic_grad(x, gens[w]) for w in range(W)) / W
-                delta, _, states.shared = pattern.step(g, {}, states.shared, t_local=k + 1,
-                                                       t_global=k + 1)
+                if ctx_on:
+                    ctx = UpdateContext(st_k, -1, vk, K, W, k + 1, k + 1)
+                delta, _, states.shared, keep = pattern.update(
+                    g, {}, states.shared, t_local=k + 1, t_global=k + 1, ctx=ctx)
+                if keep is not None:
+                    kept = keep
             else:
                 grp = groups[k]
                 if len(grp) == 1:
@@ -246,9 +265,13 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
                     else:
                         block = pattern.block_for(w, tl)
                     wstate_before = states.workers[w]
-                    delta, states.workers[w], states.shared = pattern.step(
+                    if ctx_on:
+                        ctx = UpdateContext(st_k, w, vk, K, W, tl, k + 1)
+                    delta, states.workers[w], states.shared, keep = pattern.update(
                         g, states.workers[w], states.shared, t_local=tl, t_global=k + 1,
-                        block=block)
+                        block=block, ctx=ctx)
+                    if keep is not None:
+                        kept = keep
                     if blk is not None:
                         blk[k] = block
                     if ef is not None:
@@ -266,9 +289,13 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
                             drawn[w] = (gw, bw)
                         gw, bw = drawn[w]
                         block = bw[rows] if bw is not None else pattern.block_for(w, tl)
-                        dr, nw, ns = pattern.step(gw[rows], _sub(states.workers[w], rows),
-                                                  _sub(states.shared, rows), t_local=tl,
-                                                  t_global=k + 1, block=block)
+                        if ctx_on:
+                            ctx = UpdateContext(st_k[rows], w, vk[rows], K, W, tl, k + 1)
+                        dr, nw, ns, keep = pattern.update(
+                            gw[rows], _sub(states.workers[w], rows), _sub(states.shared, rows),
+                            t_local=tl, t_global=k + 1, block=block, ctx=ctx)
+                        if keep is not None:
+                            kept[rows] = keep
                         states.workers[w] = _put(states.workers[w], nw, rows)
                         states.shared = _put(states.shared, ns, rows)
                         g[rows], delta[rows] = gw[rows], dr
@@ -280,6 +307,10 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
             if ring is not None:
                 torch.linalg.vector_norm(x - view, dim=-1, out=vg[k])
             x_new = project(x + delta)
+            if ctx_on:  # a discarded update writes nothing and bumps no version
+                disc[k] = ~kept
+                ver[:, k + 1] = vk + kept
+                x_new = torch.where(kept[:, None], x_new, x)
             torch.linalg.vector_norm(x_new - x, dim=-1, out=un[k])
             if observer is not None:
                 observer(k, {"worker": w, "block": block, "t_local": tl, "x": x, "view": view,
@@ -312,6 +343,11 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
         return t[:n].T.reshape(-1).cpu().numpy()
 
     upd = np.tile(np.arange(n, dtype=np.int64), S)
+    read_col, write_col = read[:, :n].reshape(-1).numpy(), upd
+    if ctx_on:  # versions count applied updates (identical to the above without discards)
+        ver_np = ver.cpu().numpy()
+        write_col = ver_np[:, :n].reshape(-1)
+        read_col = np.take_along_axis(ver_np, read[:, :n].numpy(), axis=1).reshape(-1)
     wall = sched.wall_time[:, :n] if sched.wall_time is not None else \
         torch.arange(1, n + 1, dtype=torch.float64).expand(S, n)
     columns = {
@@ -320,13 +356,14 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
         "worker": (np.full(S * n, -1, dtype=np.int32) if sync
                    else worker_np[:, :n].reshape(-1)),
         "block": col(blk) if blk is not None else np.full(S * n, -1, dtype=np.int32),
-        "read_version": read[:, :n].reshape(-1).numpy(),
-        "write_version": upd,
+        "read_version": read_col,
+        "write_version": write_col,
         "wall_time": wall.reshape(-1).numpy(),
         "loss": col(loss), "grad_norm_sq": col(gn),
         "sgrad_norm_sq": col(sg.double()), "view_gap": col(vg.double()),
         "ef_residual": col(ef.double()) if ef is not None else np.full(S * n, np.nan),
         "update_norm": col(un.double()),
+        "discarded": col(disc) if ctx_on else np.zeros(S * n, dtype=bool),
     }
     meta = {
         "algorithm": algo.name, "backend": "reference", "pattern": algo.pattern,

@@ -4,6 +4,17 @@ A rule is a pure pair ``init/step`` (optax style). ``step(grad, state, t)`` retu
 ``(delta, new_state)``; the caller applies ``x <- x + delta``. Neither ``grad`` nor ``state``
 is ever mutated; ``t`` is the 1-based number of steps taken with this state.
 
+Update context (opt-in, issue 16). A rule whose ``wants_context`` attribute is True is called as
+``step(grad, state, t, ctx)`` with an :class:`UpdateContext` describing the update: the
+staleness of the gradient (``(S,)`` int64, one entry per seed; S = 1 on the real backends), the
+worker, ``k`` (updates applied before this one, ``(S,)``), the horizon ``K`` (the run's
+``steps``) and the number of workers, plus both clocks by name (``t_local``, ``t_global``; ``t``
+is the one the pattern uses, see :mod:`implementations.patterns`). Such a rule may return
+``(delta, state, keep)`` with ``keep`` a bool ``(S,)`` tensor: a seed whose ``keep`` is False
+has its update *discarded* (no write, no version bump, rule state unchanged; see
+:meth:`implementations.patterns.Pattern.update`). Rules without the attribute are called as
+before, so every existing rule stays valid.
+
 Per-vector reductions act on the last dimension, so a rule applied to a block sub-vector
 acts per block, and a leading seed dimension ``(S, d)`` is handled for free.
 """
@@ -20,6 +31,33 @@ from torch import Tensor
 State = dict[str, Tensor]
 
 
+@dataclass(frozen=True)
+class UpdateContext:
+    """What a context rule sees of the update it is computing (module docstring).
+
+    ``staleness`` and ``k`` are ``(S,)`` int64 tensors counted in *applied* updates (the trace's
+    definition, :func:`implementations.trace.staleness`); ``t_local`` is the worker's own
+    1-based gradient count (discarded gradients included); ``t_global`` the global clock the
+    backend passes the pattern (arrivals + 1 in the reference backend, applied updates + 1 in
+    ``processes``: the two agree without discards, and only ``full``, whose rule clock is
+    ``t_local``, can discard); ``K`` the run's ``steps`` (gradients processed, applied or
+    discarded).
+    """
+
+    staleness: Tensor
+    worker: int
+    k: Tensor
+    K: int
+    n_workers: int
+    t_local: int
+    t_global: int
+
+
+def wants_context(rule) -> bool:
+    """Whether ``rule`` opted in to receive an :class:`UpdateContext` (``wants_context``)."""
+    return bool(getattr(rule, "wants_context", False))
+
+
 @runtime_checkable
 class Rule(Protocol):
     """An update rule: ``init(params) -> state``, ``step(grad, state, t) -> (delta, state)``."""
@@ -33,20 +71,30 @@ class Rule(Protocol):
 
 @dataclass(frozen=True)
 class FunctionalRule:
-    """A rule built from two functions; ``hparams`` records the validated hyperparameters."""
+    """A rule built from two functions; ``hparams`` records the validated hyperparameters.
+
+    ``wants_context=True``: ``step_fn(grad, state, t, ctx)`` receives the :class:`UpdateContext`
+    (and may return ``(delta, state, keep)``); calling such a rule without one is a ValueError,
+    never a silent default (a missing context must not turn the variant into plain SGD).
+    """
 
     name: str
     init_fn: Callable[[Tensor], State] = field(repr=False)
-    step_fn: Callable[[Tensor, State, int], tuple[Tensor, State]] = field(repr=False)
+    step_fn: Callable[..., tuple] = field(repr=False)
     hparams: dict = field(default_factory=dict)
+    wants_context: bool = False
 
     def init(self, params: Tensor) -> State:
         return self.init_fn(params)
 
-    def step(self, grad: Tensor, state: State, t: int) -> tuple[Tensor, State]:
+    def step(self, grad: Tensor, state: State, t: int, ctx: UpdateContext | None = None) -> tuple:
         if isinstance(t, bool) or int(t) != t or t < 1:
             raise ValueError(f"t must be a 1-based step count (int >= 1), got {t!r}")
-        return self.step_fn(grad, state, int(t))
+        if not self.wants_context:
+            return self.step_fn(grad, state, int(t))
+        if not isinstance(ctx, UpdateContext):
+            raise ValueError(f"rule {self.name!r} wants the update context, got ctx={ctx!r}")
+        return self.step_fn(grad, state, int(t), ctx)
 
 
 def _fmt(value) -> str:

@@ -76,14 +76,14 @@ KERNEL_BUGS = {
 def patch_skip_block(monkeypatch):
     from asyncbound.implementations.patterns import PartitionPattern
 
-    good = PartitionPattern.step
+    good = PartitionPattern._update  # the pattern's kernel (step and update both call it)
 
-    def step(self, grad, wstate, shared, *, t_local, t_global, block=-1):
-        delta, w, s = good(self, grad, wstate, shared, t_local=t_local, t_global=t_global,
-                           block=block)
-        return (torch.zeros_like(delta) if block == 0 else delta), w, s
+    def kernel(self, grad, wstate, shared, *, t_local, t_global, block, ctx):
+        delta, w, s, keep = good(self, grad, wstate, shared, t_local=t_local, t_global=t_global,
+                                 block=block, ctx=ctx)
+        return (torch.zeros_like(delta) if block == 0 else delta), w, s, keep
 
-    monkeypatch.setattr(PartitionPattern, "step", step)
+    monkeypatch.setattr(PartitionPattern, "_update", kernel)
 
 
 def patch_delay_off_by_one(monkeypatch):

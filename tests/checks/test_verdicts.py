@@ -62,4 +62,6 @@ def test_not_applicable_names_the_condition():
 def test_worst_and_failing():
     assert worst(["PASS", "INCONCLUSIVE"]) == Verdict.INCONCLUSIVE
     assert worst(["PASS", "FAIL", "DIVERGED"]) == Verdict.FAIL
-    assert FAILING == {Verdict.FAIL}
+    # issue 16: a crashed check (ERROR) fails the run too
+    assert FAILING == {Verdict.FAIL, Verdict.ERROR}
+    assert worst(["FAIL", "ERROR", "PASS"]) == Verdict.ERROR

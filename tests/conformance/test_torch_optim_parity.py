@@ -93,3 +93,25 @@ def test_rule_is_pure():
         rule.step(g, state, 2)
         assert torch.equal(g, g0), info.id
         assert all(torch.equal(state[k], snap[k]) for k in snap), info.id
+
+
+@pytest.mark.parametrize("tau_c", [1.0, 4.0])
+def test_delay_adaptive_sgd_without_delays_matches_torch_sgd(tau_c):
+    """A context rule (issue 16) at staleness 0 is torch.optim.SGD(lr)."""
+    from asyncbound.implementations.rules.base import UpdateContext
+
+    gen = torch.Generator().manual_seed(7)
+    x0 = torch.randn((2, 5), generator=gen, dtype=torch.float64)
+    p = torch.nn.Parameter(x0.clone())
+    opt = torch.optim.SGD([p], lr=0.05)
+    rule = R.delay_adaptive_sgd(lr=0.05, tau_c=tau_c)
+    x, state = x0.clone(), rule.init(x0)
+    for t in range(1, STEPS + 1):
+        g = torch.randn((2, 5), generator=gen, dtype=torch.float64)
+        p.grad = g.clone()
+        opt.step()
+        ctx = UpdateContext(torch.zeros(2, dtype=torch.int64), 0,
+                            torch.full((2,), t - 1), STEPS, 1, t, t)
+        delta, state = rule.step(g, state, t, ctx)
+        x = x + delta
+    assert torch.allclose(x, p.detach(), atol=ATOL, rtol=0)

@@ -182,6 +182,12 @@ def records() -> list[dict]:
              measured={"value": float("inf"), "ci_low": None, "ci_high": None, "n_seeds": 4, "alpha": 0.01},
              bound_value=0.05, ratio=float("inf"),
              config={"steps": 2000, "lr": 0.5, "delay": "none", "seeds": 4}),
+        # issue 16: a check whose variant crashed
+        dict(base, check_id="zz_crashing--nadiradze2021-nonconvex_sigma--reference", verdict="ERROR",
+             reason="the check could not run: RuntimeError: planted: this rule raises",
+             error="RuntimeError: planted: this rule raises",
+             algorithm="zz_crashing", backend="reference", bound=nonconvex, measured=None,
+             bound_value=None, ratio=None),
     ]
     return recs
 

@@ -98,8 +98,9 @@ def test_non_object_record():
 def test_load_records_sorted_and_based(result_dir):
     recs = load_records(result_dir)
     ids = [r.check_id for r in recs]
-    assert ids == sorted(ids) and len(ids) == 6
-    assert {r.verdict for r in recs} == {"PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "DIVERGED"}
+    assert ids == sorted(ids) and len(ids) == 7
+    assert {r.verdict for r in recs} == {"PASS", "FAIL", "INCONCLUSIVE", "NOT_APPLICABLE", "DIVERGED",
+                                         "ERROR"}
     assert all(r.base_dir == result_dir for r in recs)
 
 

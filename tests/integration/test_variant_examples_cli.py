@@ -1,0 +1,84 @@
+"""Issue 16 end to end: the three example variants are checked by ``asyncbound check`` with
+verdicts about the algorithm written, and a variant that crashes is ERROR with exit 1 (not
+INCONCLUSIVE): a rule that raises and a factory that raises."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ("variant_delay_adaptive", "variant_discard_stale", "variant_cosine_hogwild")
+
+pytestmark = pytest.mark.slow
+
+CRASH = '''
+from asyncbound.implementations.registry import AlgorithmSpec
+from asyncbound.implementations.rules import FunctionalRule
+
+
+def crashing(*, lr: float):
+    {factory_raise}
+    def step(grad, state, t):
+        raise RuntimeError("planted: this rule raises")
+    return FunctionalRule("crashing", lambda x: {{}}, step, {{"lr": lr}})
+
+
+ALGORITHM = AlgorithmSpec(name="crashing_variant", rule=crashing, pattern="full",
+                          defaults={{"lr": 0.05}}, bounds=("nadiradze2021/elastic_consistency",))
+'''
+
+
+def cli(*args, timeout=300):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "asyncbound.checks.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def _records(out: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_variant_is_checked_on_the_reference(tmp_path, name):
+    src = (ROOT / "examples" / f"{name}.py").read_text()
+    assert len(src.splitlines()) < 50
+    p = cli("check", str(ROOT / "examples" / f"{name}.py"), "--out", str(tmp_path / "o"))
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    (rec,) = _records(tmp_path / "o")
+    assert rec["verdict"] == "PASS", rec.get("reason")
+    # the record keeps every hyperparameter the rule was built with, not only lr
+    extra = {"variant_delay_adaptive": "c", "variant_discard_stale": "R"}.get(name)
+    assert "lr" in rec["algorithm_config"] and (extra is None or extra in rec["algorithm_config"])
+
+
+@pytest.mark.parametrize("where", ["rule", "factory"])
+def test_a_crashing_variant_is_error_with_a_nonzero_exit(tmp_path, where):
+    f = tmp_path / "crash_variant.py"
+    f.write_text(CRASH.format(factory_raise='raise RuntimeError("planted: factory raises")'
+                              if where == "factory" else "pass"))
+    p = cli("check", str(f), "--out", str(tmp_path / "o"))
+    assert p.returncode == 1, p.stdout[-2000:] + p.stderr[-2000:]
+    (rec,) = _records(tmp_path / "o")
+    assert rec["verdict"] == "ERROR"
+    assert "planted" in rec["reason"]
+    assert "ERROR" in p.stderr + p.stdout and "planted" in p.stderr + p.stdout  # progress line
+
+
+def test_discard_example_on_worker_processes_discards_and_is_judged(tmp_path):
+    """The processes backend runs the written algorithm: its trace has discarded rows, the
+    applied staleness respects R, and the verdict is a judgement (not ERROR)."""
+    import pyarrow.parquet as pq
+
+    p = cli("check", str(ROOT / "examples" / "variant_discard_stale.py"), "--backend", "processes",
+            "--out", str(tmp_path / "o"), timeout=600)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    (rec,) = _records(tmp_path / "o")
+    assert rec["verdict"] in ("PASS", "INCONCLUSIVE"), rec.get("reason")
+    df = pq.read_table(tmp_path / "o" / rec["trace_files"][0]).to_pandas()
+    assert df["discarded"].any() and df.loc[~df["discarded"], "staleness"].max() <= 2
