@@ -13,6 +13,9 @@
    interval and the verdict by the bound's kind;
 4. return a record (:mod:`.records`, CONTRACTS §9).
 
+A check with a ``search`` profile goes to :func:`.search.search_check`, which calls this function
+for every configuration it screens and for the deciding run (issue 12).
+
 Checks with a ``study`` go to the name -> function table of :mod:`.studies` instead.
 """
 
@@ -59,6 +62,9 @@ class CheckSpec:
     #: other bounds that this check's measurement decides as well (the same finite-run proxy);
     #: the suite runs such a measurement once instead of once per bound (see suite.SAME_MEASUREMENT)
     also_checks: tuple = ()
+    #: worst-case search profile (``checks.search.PROFILES``: quick, full, thorough); None: the
+    #: check runs at its one configuration. Studies are not searched.
+    search: str | None = None
 
     @property
     def algorithm_name(self) -> str:
@@ -86,6 +92,12 @@ def run_check(check: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
         from asyncbound.checks import studies
 
         rec = studies.run_study(check, bound, alpha)
+        rec["duration_s"] = time.perf_counter() - t0
+        return rec
+    if check.search:
+        from asyncbound.checks import search
+
+        rec = search.search_check(check, alpha)
         rec["duration_s"] = time.perf_counter() - t0
         return rec
     algo = planning.load_algorithm(check.algorithm)
