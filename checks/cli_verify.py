@@ -40,8 +40,10 @@ def register(subparsers) -> None:
                      "DIR/records/*.json, DIR/traces/*.parquet, DIR/run.json and DIR/index.html."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--suite", choices=("quick", "full"), default="quick",
-                   help="quick: CI-sized (minutes); full: more seeds, longer runs")
+    p.add_argument("--suite", choices=("quick", "full", "thorough"), default="quick",
+                   help="quick: CI-sized (minutes); full: more seeds, longer runs; every bound check "
+                        "searches its admissible space with the suite's profile (thorough: the "
+                        "largest search)")
     p.add_argument("--backend", default="reference",
                    help="comma-separated backends: reference, processes, distributed")
     p.add_argument("--workers", type=int, default=4, help="workers per run")
@@ -63,7 +65,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("variant", metavar="VARIANT.py", help="path of the variant file")
-    c.add_argument("--suite", choices=("quick", "full"), default="quick")
+    c.add_argument("--suite", choices=("quick", "full", "thorough"), default="quick")
     c.add_argument("--backend", default="reference", help="comma-separated backends")
     c.add_argument("--workers", type=int, default=4)
     c.add_argument("--out", default=None, help="output directory (default: asyncbound-out/<variant>)")

@@ -16,8 +16,8 @@ Design (deterministic, so a record is reproducible from its config alone):
    halves after every sweep. Bounded-delay theorems are tightest at the boundary of their side
    conditions, which is where the "+" moves go first.
 
-Each configuration is *screened* on its own independent seed batch (``base_seed + (i + 1) *
-SCREEN_STRIDE``) and ranked by its badness: a screened FAIL first, then the largest
+Each configuration is *screened* on its own independent seed batch (``base_seed + SCREEN_OFFSET
++ i SCREEN_STRIDE``) and ranked by its badness: a screened FAIL first, then the largest
 ``measured/bound - 1`` (upper bounds with a positive value) or ``-margin/|bound|`` (proxies,
 whose margin is positive on the claimed side). NOT_APPLICABLE and DIVERGED configurations (the
 theorem makes no claim there: a side condition failed, or a constant had to be measured on the
@@ -57,7 +57,10 @@ from asyncbound.checks.search_space import SearchSpace, space_for
 
 log = logging.getLogger(__name__)
 
-#: distance between screening seed batches (and from the deciding batch at offset 0)
+#: screening batch i (i = 0 the anchor) starts at base_seed + SCREEN_OFFSET + i * SCREEN_STRIDE:
+#: disjoint from the deciding batch and from the replicate batches of the false-alarm and power
+#: scripts (base_seed + b * 1000, b < 10^4)
+SCREEN_OFFSET = 10_000_000
 SCREEN_STRIDE = 1000
 
 
@@ -196,7 +199,7 @@ def search_check(check, alpha: float) -> dict:
         if u is None:
             spec, axes = anchor_spec, anchor_axes
         else:
-            spec, axes = spec_at(check, space, u, check.base_seed + (len(tried) + 1) * SCREEN_STRIDE)
+            spec, axes = spec_at(check, space, u, check.base_seed + SCREEN_OFFSET + len(tried) * SCREEN_STRIDE)
         rec = run_check(spec, alpha)
         rec.pop("_trace", None)
         entry = _summary(rec, axes, spec)
@@ -208,7 +211,7 @@ def search_check(check, alpha: float) -> dict:
             best = (key, u, spec, axes)
 
     anchor_axes = {"problem": check.problem, "delay": check.delay, "anchor": True}
-    anchor_spec = replace(check, search=None, base_seed=check.base_seed + SCREEN_STRIDE)
+    anchor_spec = replace(check, search=None, base_seed=check.base_seed + SCREEN_OFFSET)
     screen(None)
     for i in range(1, profile.start + 1):
         screen(design_point(i, space.dim))
