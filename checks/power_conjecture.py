@@ -41,17 +41,29 @@ def default_catalogue() -> Path:
 
 
 def load_catalogue(path) -> dict:
-    """name -> AlgorithmSpec of the planted-bug file at ``path`` (it registers nothing)."""
+    """name -> conjecture AlgorithmSpec of the planted-bug file at ``path`` (it registers
+    nothing): its ``SPECS`` dict, or, for the implements/conjecture catalogue format
+    (``CATALOGUE``: name -> (family, imitated algorithm, conjecture spec)), the conjecture specs,
+    the algorithm each imitates kept for :func:`correct_algorithms`."""
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"catalogue file not found: {str(p)!r} (pass --catalogue PATH)")
     spec = importlib.util.spec_from_file_location("asyncbound_planted_conjectures", p)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    cat = getattr(mod, "CATALOGUE", None)
+    if isinstance(cat, dict) and cat:
+        specs = {k: v[2] for k, v in cat.items()}
+        _IMITATES.update({v[2].name: v[1] for v in cat.values()})
+        return specs
     specs = getattr(mod, "SPECS", None)
     if not isinstance(specs, dict) or not specs:
-        raise ValueError(f"{str(p)!r} defines no SPECS dict: not a planted-bug catalogue")
+        raise ValueError(f"{str(p)!r} defines no SPECS or CATALOGUE dict: not a planted-bug catalogue")
     return specs
+
+
+#: conjecture name -> the registered algorithm it imitates, when the catalogue says
+_IMITATES: dict[str, str] = {}
 
 
 def correct_algorithms(bugs: dict) -> list[str]:
@@ -60,6 +72,10 @@ def correct_algorithms(bugs: dict) -> list[str]:
 
     out = []
     for algo in bugs.values():
+        if algo.name in _IMITATES:
+            if _IMITATES[algo.name] not in out:
+                out.append(_IMITATES[algo.name])
+            continue
         for key in algo.bounds:
             name = baseline_for(algo, key)
             if name is not None and name not in out:

@@ -70,11 +70,9 @@ def search_figure(search: list[dict] | None, worst: dict | None = None) -> Figur
         fig, axes = _new_figure(ncols=2)
         for ax, x, label in zip(axes, ("step", "tau"), (step_name, "staleness bound τ"), strict=True):
             _labels(ax, label, "measured / bound")
+            # labelled artists first: seaborn's legend lists those drawn before it
             ax.axhline(1.0, color=BOUND_COLOUR, linestyle="--", linewidth=1.1, label="bound")
             sel = ok[ok[x].notna()]
-            sns.scatterplot(data=sel, x=x, y="ratio", hue="delay", hue_order=delays, palette=palette,
-                            style="problem", style_order=problems, markers=markers, s=28,
-                            linewidth=0, ax=ax, legend=x == "step")
             bad = frame[frame["ratio"].isna() & frame[x].notna()]
             if len(bad):
                 ax.scatter(bad[x], [max(top, 1.0) * 1.08] * len(bad), marker="x", color="#949494",
@@ -83,6 +81,9 @@ def search_figure(search: list[dict] | None, worst: dict | None = None) -> Figur
                 w = ok[(ok["base_seed"] == worst_seed) & ok[x].notna()]
                 ax.scatter(w[x], w["ratio"], s=140, facecolors="none", edgecolors="#000000",
                            linewidths=1.0, label="worst (decided)")
+            sns.scatterplot(data=sel, x=x, y="ratio", hue="delay", hue_order=delays, palette=palette,
+                            style="problem", style_order=problems, markers=markers, s=28,
+                            linewidth=0, ax=ax, legend=x == "step")
             ax.set_title(f"Ratio against {'the step' if x == 'step' else 'τ'}")
             _untitled_legend(ax)
     return fig
