@@ -141,8 +141,8 @@ def refinement_moves(u, h: float):
 def badness(rec: dict) -> tuple | None:
     """Ranking key of a screened record (larger is worse); None: not a candidate."""
     v = rec.get("verdict")
-    if v == "FAIL":
-        return (1, _score(rec) if _score(rec) is not None else 0.0)
+    if v == "FAIL":  # a FAIL without a ratio is a divergence under certified constants
+        return (1, _score(rec) if _score(rec) is not None else math.inf)
     if v in ("NOT_APPLICABLE", "DIVERGED"):  # the theorem makes no claim there (verdicts.py)
         return None
     s = _score(rec)
@@ -178,8 +178,15 @@ def _summary(rec: dict, axes: dict, spec) -> dict:
             "problem": spec.problem, "problem_options": dict(spec.problem_options),
             "delay": spec.delay, "verdict": rec.get("verdict"), "ratio": rec.get("ratio"),
             "margin": rec.get("margin"), "bound_value": rec.get("bound_value"),
-            "badness": (lambda b: None if b is None else list(b))(badness(rec)),
+            "badness": _jsonable_key(badness(rec)),
             "tau_max": (rec.get("staleness") or {}).get("tau_max")}
+
+
+def _jsonable_key(key: tuple | None) -> list | None:
+    """The ranking key as JSON (a FAIL by divergence ranks at +inf: written as null)."""
+    if key is None:
+        return None
+    return [key[0], key[1] if math.isfinite(key[1]) else None]
 
 
 def search_check(check, alpha: float) -> dict:
