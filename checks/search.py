@@ -34,7 +34,9 @@ probability is at most alpha whatever the search did, and the search spends no a
 The record (CONTRACTS §9) gains ``search`` (every screened configuration: axes, seeds, verdict,
 ratio, margin, badness), ``worst`` (the deciding configuration and its screening),
 ``search_space`` and ``reproduce`` (one command line re-running the deciding configuration:
-``python -m asyncbound.checks.search --reproduce '<config json>' [--with VARIANT.py]``).
+``python -m asyncbound.checks.search --reproduce '<config json>' [--with VARIANT.py]``), and for
+a FAIL the ``counterexample``: the worst configuration shrunk along its simplicity axes while it
+still FAILs on the check's own seeds (:func:`shrink`), with its own ``reproduce`` line.
 
 A configuration whose run diverges (screened or deciding) is re-run, same configuration and
 seeds, with the registered algorithm the checked one extends (:func:`baseline_for`); the entry
@@ -72,13 +74,14 @@ class Profile:
     start: int
     refine: int
     steps: tuple = (1,)
+    shrink: int = 2  # runs spent making a FAIL's counterexample simpler
 
 
 PROFILES = {
     # CI: 3 start points cover 3 problem and 3 delay families; one move towards the hard end
     "quick": Profile("quick", start=3, refine=1),
-    "full": Profile("full", start=11, refine=6, steps=(1, 2)),
-    "thorough": Profile("thorough", start=31, refine=16, steps=(1, 2)),
+    "full": Profile("full", start=11, refine=6, steps=(1, 2), shrink=4),
+    "thorough": Profile("thorough", start=31, refine=16, steps=(1, 2), shrink=6),
 }
 
 
@@ -251,6 +254,10 @@ def search_check(check, alpha: float) -> dict:
                           "independent seed batches; decided at the worst on the check's own, "
                           "fresh seeds (the search spends no alpha)")
     rec["reproduce"] = reproduce_command(decide_spec)
+    if rec.get("verdict") == "FAIL":
+        rec["counterexample"] = (
+            shrink(check, space, best[1], alpha, profile.shrink) if best is not None and best[1] is not None
+            else {**worst_axes, "shrink_runs": 0, "reproduce": rec["reproduce"]})  # the check's own
     if _diverged(rec):
         rec.update(side_by_side(decide_spec, alpha))
     flagged = [t for t in tried if t.get("diverges_where_baseline_converges")]
@@ -260,6 +267,40 @@ def search_check(check, alpha: float) -> dict:
     rec["diverges_where_baseline_converges"] = [
         {"axes": t["axes"], "base_seed": t["base_seed"], "baseline": t["baseline"]} for t in flagged]
     return rec
+
+
+#: axes a shrink moves to their simplest level (0: fewest workers, shortest horizon, the
+#: lowest problem parameters, the mildest delay shape), in this order
+SHRINK_AXES = ("workers", "steps", "p3", "p2", "p1", "shape")
+
+
+def shrink(check, space: SearchSpace, u, alpha: float, budget: int) -> dict:
+    """The FAIL at ``u`` made simpler: each axis of :data:`SHRINK_AXES` in turn is set to its
+    simplest level and kept there when the run on the check's own seeds still FAILs (at most
+    ``budget`` runs). Returns the counterexample's axes and its one-line ``reproduce``: it
+    re-runs deterministically on those seeds (a counterexample, not a new test: the decision
+    stays the one at the worst configuration)."""
+    from asyncbound.checks.engine import run_check
+
+    cur, runs = list(u), 0
+    for a in SHRINK_AXES:
+        if runs >= budget:
+            break
+        i = SearchSpace.AXES.index(a)
+        if cur[i] == 0.0:
+            continue
+        trial = list(cur)
+        trial[i] = 0.0
+        if space.point(tuple(trial))["axes"] == space.point(tuple(cur))["axes"]:
+            cur = trial  # the same configuration: free
+            continue
+        spec, _ = spec_at(check, space, tuple(trial), check.base_seed)
+        runs += 1
+        if run_check(spec, alpha).get("verdict") == "FAIL":
+            cur = trial
+    spec, axes = spec_at(check, space, tuple(cur), check.base_seed)
+    return {**{k: v for k, v in axes.items()}, "shrink_runs": runs,
+            "reproduce": reproduce_command(spec)}
 
 
 def _diverged(rec: dict) -> bool:

@@ -130,13 +130,6 @@ def test_reproduce_bad_config_exits_2(capsys):
     assert "unknown fields" in capsys.readouterr().err
 
 
-def test_planted_overstep_is_found_by_the_search():
-    bug = planted.SPECS["overstep"]
-    rec = run_check(small(spec_for(bug, "classic_delayed_sgd/nonconvex"), search="quick"), ALPHA)
-    assert rec["verdict"] == "FAIL", rec["reason"]
-    assert rec["worst"]["screening"]["verdict"] == "FAIL"
-
-
 # --- divergence that counts -------------------------------------------------------------------
 def test_divergence_with_certified_m_is_a_fail_measured_b_is_vacuous():
     spec = CheckSpec(algorithm=EXPLODING, bound="nadiradze2021/nonconvex_sigma", problem="huber",
@@ -158,3 +151,19 @@ def test_diverging_variant_is_flagged_beside_the_algorithm_it_extends():
     assert out["diverges_where_baseline_converges"] is True
     assert out["baseline"]["algorithm"] == "hogwild_sgd" and not out["baseline"]["diverged"]
     assert search.baseline_for("hogwild_sgd", spec.bound) is None  # nothing beside itself
+
+
+def test_a_fail_comes_with_a_shrunk_counterexample_that_reproduces(capsys):
+    import shlex
+
+    bug = planted.SPECS["overstep"]  # found away from the anchor: 8 workers, dim 10
+    rec = run_check(small(spec_for(bug, "classic_delayed_sgd/nonconvex"), search="quick"), ALPHA)
+    assert rec["verdict"] == "FAIL", rec["reason"]
+    ce = rec["counterexample"]
+    assert 1 <= ce["shrink_runs"] <= search.PROFILES["quick"].shrink
+    assert ce["workers"] <= rec["worst"]["axes"]["workers"]
+    argv = shlex.split(ce["reproduce"])[3:5]  # without --with: the registry has it below
+    with planted.registered():  # the reproduce line names the algorithm; --with would load it
+        assert search.main(argv + ["--alpha", str(ALPHA)]) == 1
+    assert capsys.readouterr().out.startswith("FAIL")
+    assert rec["worst"]["screening"]["verdict"] == "FAIL"  # the search found it before deciding
