@@ -227,6 +227,7 @@ def search_check(check, alpha: float) -> dict:
         screen(design_point(i, space.dim))
     h, moves = 0.25, 0
     while moves < profile.refine and best is not None:
+        # the anchor has no unit-cube coordinates: refine around the first design point then
         centre = best[1] if best[1] is not None else design_point(1, space.dim)
         improved = False
         for v in refinement_moves(centre, h):
