@@ -10,5 +10,7 @@ Modules: ``measure`` (estimators on traces), ``stats`` (intervals, named toleran
 ``evaluate`` (trace + plan -> record fields) and ``records``), ``studies``
 (multi-run per-paper checks), ``suite`` (what ``verify`` runs), ``runner`` and ``records`` (progress,
 records, traces, report), ``variant`` (user variant files), ``strategies`` and ``properties``
-(hypothesis), ``step_decay``, ``false_alarm``, ``cli_verify`` (``verify`` and ``check``).
+(hypothesis), ``step_decay``, ``false_alarm``, ``cli`` (the command line, one module per subcommand),
+``errors`` (exit codes, the CLI's one error path), ``outdir`` (validate, lock, stage, commit an output
+directory), ``memory`` (a run's memory, estimated before allocating), ``reliability`` (the probe).
 """

@@ -16,6 +16,12 @@
 A check with a ``search`` profile goes to :func:`.search.search_check`, which calls this function
 for every configuration it screens and for the deciding run (issue 12).
 
+Before running, a run outside the bound's algorithm class (a projecting problem under an
+unconstrained theorem, momentum under a plain-SGD theorem: :func:`.applicability.outside_class`)
+is NOT_APPLICABLE without running. With ``looks > 1`` on a backend that batches seeds, an
+INCONCLUSIVE verdict is followed by looks with twice the seeds each, until PASS/FAIL or the
+looks are spent (:func:`run_sequential`).
+
 Checks with a ``study`` go to the name -> function table of :mod:`.studies` instead.
 """
 
@@ -25,7 +31,7 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 
-from asyncbound.checks import planning
+from asyncbound.checks import applicability, planning
 from asyncbound.checks.evaluate import evaluate_trace
 from asyncbound.checks.planning import LR_FRACTION
 from asyncbound.checks.records import base_record
@@ -59,12 +65,19 @@ class CheckSpec:
     study: str | None = None
     label: str = ""
     rtol: float = RTOL
+    #: sequential looks (issue 17): look j runs seeds * 2^(j-1) seeds at alpha / looks
+    #: (Bonferroni across looks); 1 = a single fixed-size check
+    looks: int = 1
     #: other bounds that this check's measurement decides as well (the same finite-run proxy);
     #: the suite runs such a measurement once instead of once per bound (see suite.SAME_MEASUREMENT)
     also_checks: tuple = ()
     #: worst-case search profile (``checks.search.PROFILES``: quick, full, thorough); None: the
     #: check runs at its one configuration. Studies are not searched.
     search: str | None = None
+    #: the check kind (CONTRACTS §9 ``test``): "bound" (this module), "oracle" (the exact
+    #: trajectory, ``checks.oracle``), "conformance" or "lemma" (``checks.exact``; ``bound`` then
+    #: names the kind); "study" is a bound spec with ``study``
+    test: str = "bound"
 
     @property
     def algorithm_name(self) -> str:
@@ -84,14 +97,60 @@ class CheckSpec:
 
 def run_check(check: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
     """Run one check end to end and return its record (never raises for a bad run)."""
+    if check.looks > 1:
+        return run_sequential(check, alpha)
+    return _run_once(check, alpha)
+
+
+def run_sequential(check: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
+    """Add seeds until decided: look j = 1..J (J = ``check.looks``) runs ``seeds * 2^(j-1)``
+    seeds and decides at level alpha / J; the first PASS or FAIL stops. Bonferroni across looks:
+    P(some look decides wrongly) <= sum_j alpha / J = alpha, whatever the dependence between
+    looks (later looks reuse the earlier seeds). Only on a backend that batches seeds (the
+    reference): elsewhere one look at alpha."""
+    from dataclasses import replace
+
+    from asyncbound.implementations.backends import capabilities
+
+    if check.looks < 1 or isinstance(check.looks, bool) or not isinstance(check.looks, int):
+        raise ValueError(f"looks must be an integer >= 1, got {check.looks!r}")
+    if not capabilities(check.backend).batches_seeds:
+        return _run_once(replace(check, looks=1), alpha)
+    J, rec = check.looks, {}
+    for j in range(1, J + 1):
+        look = replace(check, seeds=check.seeds * 2 ** (j - 1), looks=1)
+        rec = _run_once(look, alpha / J)
+        if rec.get("verdict") != "INCONCLUSIVE":
+            break
+    rec["sequential"] = {"procedure": "Bonferroni across looks, seeds doubled per look",
+                         "looks_planned": J, "looks_used": j, "alpha_per_look": alpha / J,
+                         "seeds_last": check.seeds * 2 ** (j - 1), "alpha": alpha}
+    rec["reason"] = (rec.get("reason", "") + f" [sequential: look {j} of {J}, "
+                     f"{check.seeds * 2 ** (j - 1)} seeds, alpha/{J} per look (Bonferroni)]")
+    return rec
+
+
+def _run_once(check: CheckSpec, alpha: float) -> dict:
     from asyncbound import theory
 
     t0 = time.perf_counter()
+    if check.test == "oracle":
+        from asyncbound.checks.oracle.check import run_oracle_check
+
+        return run_oracle_check(check, alpha)
+    if check.test != "bound":
+        from asyncbound.checks.exact import EXACT_TESTS, run_exact_check
+
+        if check.test not in EXACT_TESTS:
+            raise ValueError(f"CheckSpec.test must be 'bound', 'oracle' or one of {EXACT_TESTS}, "
+                             f"got {check.test!r}")
+        return run_exact_check(check, alpha)
     bound = theory.get_bound(check.bound)
     if check.study:
         from asyncbound.checks import studies
 
         rec = studies.run_study(check, bound, alpha)
+        rec.setdefault("test", "study")
         rec["duration_s"] = time.perf_counter() - t0
         return rec
     if check.search:
@@ -105,6 +164,14 @@ def run_check(check: CheckSpec, alpha: float = ALPHA_SINGLE) -> dict:
     plan = planning.plan(check, bound, problem, algo)
     rec = base_record(check, bound, plan.lr, plan.lr_rule)
     rec["measured"] = {"alpha": alpha, "n_seeds": check.seeds}
+    if plan.notes:
+        rec["plan_notes"] = list(plan.notes)
+    outside = (applicability.uncertified(bound, problem, check.overrides)
+               or applicability.outside_class(bound, problem, plan.hparams) or plan.refused)
+    if outside is not None:
+        rec.update(verdict=outside.verdict.value, reason=outside.reason)
+        rec["duration_s"] = time.perf_counter() - t0
+        return rec
     try:
         trace = run_trace(check, problem, plan.delays, plan.lr)
     except (FloatingPointError, OverflowError) as exc:

@@ -5,9 +5,12 @@ the run (staleness, throughput, fairness, constants, conditions, measured metric
    p_min, F0 from the trace's recorded starting points ``meta["x0"]``), and check every side
    condition with numbers;
 2. the cascade :func:`asyncbound.checks.verdicts.before_metric` (NOT_APPLICABLE / DIVERGED /
-   FAIL) decides what it can before any metric is estimated;
+   FAIL) decides what it can before any metric is estimated, with the run's exit from a region
+   its certified constants need and the bounded-iterates assumption (:mod:`.applicability`);
 3. otherwise estimate the bound's metric with a confidence interval over seeds
-   (``checks.metrics``), evaluate the bound and decide by its kind (``checks.verdicts``).
+   (``checks.metrics``), evaluate the bound and decide by its kind (``checks.verdicts``); a bound
+   below the arithmetic floor is decided against the floor, and a PASS that rests on constants
+   measured on a run where they grow is NOT_APPLICABLE (:mod:`.applicability`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from asyncbound.checks import binding, measure, metrics
+from asyncbound.checks import applicability, binding, measure, metrics
 from asyncbound.checks.verdicts import Decision, Verdict, before_metric, decide
 
 #: constants that, measured on a diverging run, make the bound vacuous rather than violated
 RUN_DEPENDENT = ("M", "B", "sigma", "G")
+
+
+def _kind(kind) -> str:
+    return str(getattr(kind, "value", kind)).upper()
 
 
 def initial_gap(trace, problem) -> np.ndarray | None:
@@ -107,10 +114,11 @@ def evaluate_trace(check, bound, problem, trace, plan, alpha: float) -> dict:
     out["conditions"] = conds
     if evidence is not None:
         out["divergence"] = evidence
+    run_measured = [k for k, c in consts.items() if c.origin == "measured" and k in RUN_DEPENDENT]
     d = before_metric(unbound=sorted(set(cond_missing) | set(missing)), problem=check.problem,
                       divergence=evidence, failed=[c for c in conds if not c.get("holds")],
-                      run_measured=[k for k, c in consts.items()
-                                    if c.origin == "measured" and k in RUN_DEPENDENT])
+                      run_measured=run_measured, region=applicability.region_exit(df, problem, consts),
+                      assumes_bounded_iterates=any(a.key == "bounded_iterates" for a in bound.assumptions))
     if d is not None:
         out.update(verdict=d.verdict.value, reason=d.reason)
         return out
@@ -126,13 +134,30 @@ def evaluate_trace(check, bound, problem, trace, plan, alpha: float) -> dict:
     out["margin"] = m.bound_value - m.interval.value if ok else None
     if out["series"] is not None:
         out["series"].setdefault("label", m.what)
+    floor = applicability.roundoff_floor(bound, vals, problem)
     if m.decision is not None:
         d = m.decision
+    elif (floor is not None and m.bound_value is not None and math.isfinite(m.interval.value)
+          and _kind(m.kind) == "UPPER" and m.bound_value < floor[0]):
+        out["roundoff_floor"] = floor[0]
+        d = applicability.decide_at_floor(m.interval, m.bound_value, floor[0], floor[1], m.what)
     else:
         d = decide(m.kind, m.interval, m.bound_value, rtol=check.rtol, what=m.what, proxy_note=m.note)
         if m.fail_is_inconclusive and d.verdict == Verdict.FAIL:
             d = Decision(Verdict.INCONCLUSIVE, d.reason + f"; but {m.fail_is_inconclusive}")
     reason = d.reason
+    if run_measured:
+        reason += (f"; evaluated with {', '.join(run_measured)} measured on this run itself "
+                   "(not certified)")
+        growth = applicability.grown(df, run_measured)
+        if growth is not None:
+            out["growth"] = growth
+            if d.verdict == Verdict.PASS:
+                d = Decision(Verdict.NOT_APPLICABLE, "")
+                reason = (f"the constants {', '.join(run_measured)} measured on this run grow with "
+                          f"the horizon (mean ||g||^2 {growth['first_window_mean_g2']:.4g} over the "
+                          f"first {growth['window_updates']} updates, {growth['last_window_mean_g2']:.4g} over the last), and the "
+                          "theorem presumes them bounded: no PASS on it; " + reason)
     if check.also_checks:
         out["also_checks"] = list(check.also_checks)
         reason += (f"; this measurement also decides {', '.join(check.also_checks)} (the same "

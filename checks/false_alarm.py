@@ -25,7 +25,7 @@ def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int 
     specs = suite.build_suite(suite_name)
     if only:
         specs = [s for s in specs if only in s.check_id]
-    alpha = stats.per_check_alpha(len(specs))
+    alpha = stats.per_check_alpha(stats.n_statistical(specs))
     per_check: dict[str, dict] = {}
     runs_with_failure = 0
     t0 = time.perf_counter()
@@ -62,7 +62,7 @@ def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int 
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m checks.false_alarm")
+    p = argparse.ArgumentParser(prog="python -m asyncbound.checks.false_alarm")
     p.add_argument("--batches", type=int, default=10)
     p.add_argument("--suite", default="quick")
     p.add_argument("--only", default=None)

@@ -5,6 +5,15 @@ conditions (``eta <= expr``, and ``derived["eta_max"]``), evaluated with the run
 the staleness the run is planned for; a check that fixes ``lr`` keeps it, and a bound with no
 condition on eta gets the algorithm's default.
 
+Issue 17: a plan says what it cannot honour (``Plan.notes``, the record's ``plan_notes``): an
+``lr_fraction`` with no condition on eta to take a fraction of, a step the theorem allows that
+delayed GD cannot take. For a bound whose step is eta times a gradient (its algorithm class's
+``linear_step``) with L certified, the admissible maximum is capped at the stability threshold
+of delayed GD on the worst L-smooth quadratic (:func:`.applicability.stable_step`): the
+theorem's condition may allow more (eta <= 1/mu), but such a run diverges and tests nothing.
+Then ``lr_fraction`` is taken of the stable step, and ``lr_fraction >= 1`` (the threshold itself,
+where delayed GD does not converge) is refused: NOT_APPLICABLE without running, with the reason.
+
 The planned staleness is the delay model's guaranteed ``max_delay``. A backend that does not
 inject delays (its capability ``injects_delays`` is False) sees only natural asynchrony: a master
 with equally fast workers sees staleness ``p - 1``, and we plan for ``2 (p - 1)`` for room (the
@@ -33,6 +42,11 @@ class Plan:
     lr: float
     lr_rule: str
     hparams: dict
+    #: what the plan could not honour or found unsafe (issue 17), kept in the record
+    notes: tuple = ()
+    #: a Decision (NOT_APPLICABLE) when the asked-for step is one delayed GD cannot take: the
+    #: engine reports it without running
+    refused: object = None
 
 
 def load_algorithm(algorithm):
@@ -107,10 +121,36 @@ def planned_tau(check, delays) -> int | None:
 
 def plan_lr(check, bound, problem, algo, delays=None) -> tuple[float, str]:
     """(step size, how it was chosen); ``delays``: the parsed delay model (parsed here if None)."""
+    lr, rule, _, _ = plan_lr_noted(check, bound, problem, algo, delays)
+    return lr, rule
+
+
+def _stability(bound, problem, delays, tau) -> tuple[float, str] | None:
+    """(largest stable step, why) for a linear-step bound on a problem with a certified L."""
+    from asyncbound.checks.applicability import stable_step
+    from asyncbound.theory.coverage import covers
+
+    L = (getattr(problem, "constants", {}) or {}).get("L")
+    if not covers(bound).linear_step or L is None:
+        return None
+    family = "constant" if str(getattr(delays, "spec", "")).split(":")[0] in ("constant", "adversarial") else "other"
+    if tau is None:  # unbounded delays: GD's own threshold, necessary once delay 0 can be drawn
+        return stable_step(float(L), 0, "constant")
+    return stable_step(float(L), int(tau), family)
+
+
+def plan_lr_noted(check, bound, problem, algo, delays=None) -> tuple[float, str, tuple, bool]:
+    """(step size, how it was chosen, notes, whether it was capped at the stable step): see the
+    module docstring."""
     default_lr = float((getattr(algo, "defaults", {}) or {}).get("lr", 0.01))
-    if check.lr is not None:
-        return float(check.lr), "given by the check"
     delays = parse_delay(check.delay) if delays is None else delays
+    stab = _stability(bound, problem, delays, planned_tau(check, delays))
+    if check.lr is not None:
+        notes = ()
+        if stab is not None and check.lr >= stab[0]:
+            notes = (f"the given lr = {check.lr:.4g} is at or above the stable step {stab[0]:.4g} "
+                     f"({stab[1]}): the run is expected to diverge",)
+        return float(check.lr), "given by the check", notes, False
     ctx = binding.RunContext(problem=problem, lr=default_lr, steps=check.steps, workers=check.workers,
                              hparams=merged_hparams(algo, check.options, default_lr),
                              pattern=str(getattr(algo, "pattern", "full")),
@@ -118,17 +158,38 @@ def plan_lr(check, bound, problem, algo, delays=None) -> tuple[float, str]:
     consts, _ = binding.bind(bound.symbols(), ctx)
     eta_max, texts = admissible_lr(bound, binding.values(consts))
     if math.isfinite(eta_max):
-        return check.lr_fraction * eta_max, f"{check.lr_fraction:g} x admissible max ({'; '.join(texts)})"
-    return default_lr, "algorithm default (no side condition on eta)"
+        if stab is not None and stab[0] < eta_max:
+            note = (f"the theorem allows eta up to {eta_max:.4g}, but {stab[1]} (eta < {stab[0]:.4g}); "
+                    f"lr_fraction is taken of the stable step")
+            return (check.lr_fraction * stab[0],
+                    f"{check.lr_fraction:g} x stable step {stab[0]:.4g} (below the admissible max: "
+                    f"{'; '.join(texts)})", (note,), True)
+        return check.lr_fraction * eta_max, f"{check.lr_fraction:g} x admissible max ({'; '.join(texts)})", (), False
+    notes = (f"lr_fraction = {check.lr_fraction:g} not honoured: the theorem has no condition on eta "
+             f"to take a fraction of; the algorithm's default lr = {default_lr:g} is used",)
+    if stab is not None and default_lr >= stab[0]:
+        notes += (f"the default lr = {default_lr:g} is at or above the stable step {stab[0]:.4g} ({stab[1]})",)
+    return default_lr, "algorithm default (no side condition on eta)", notes, False
 
 
 def plan(check, bound, problem, algo, delays=None) -> Plan:
     """Parse the delay model once (unless given) and plan the step size."""
     delays = parse_delay(check.delay) if delays is None else delays
-    lr, rule = plan_lr(check, bound, problem, algo, delays)
-    return fixed_plan(check, algo, lr, rule, delays)
+    lr, rule, notes, capped = plan_lr_noted(check, bound, problem, algo, delays)
+    p = fixed_plan(check, algo, lr, rule, delays, notes)
+    if capped and check.lr_fraction >= 1:
+        from dataclasses import replace
+
+        from asyncbound.checks.verdicts import Decision, Verdict
+
+        p = replace(p, refused=Decision(Verdict.NOT_APPLICABLE, (
+            f"lr_fraction = {check.lr_fraction:g} of the admissible step cannot be run: {notes[0]}; "
+            f"at lr_fraction >= 1 the step {lr:.4g} is at or above the stability threshold, where "
+            "delayed GD does not converge")))
+    return p
 
 
-def fixed_plan(check, algo, lr: float, lr_rule: str, delays) -> Plan:
+def fixed_plan(check, algo, lr: float, lr_rule: str, delays, notes: tuple = ()) -> Plan:
     """A plan whose step size the caller chose (the studies choose theirs by their own rule)."""
-    return Plan(delays=delays, lr=lr, lr_rule=lr_rule, hparams=merged_hparams(algo, check.options, lr))
+    return Plan(delays=delays, lr=lr, lr_rule=lr_rule, hparams=merged_hparams(algo, check.options, lr),
+                notes=tuple(notes))

@@ -45,6 +45,7 @@ def load_catalogue(path) -> dict:
     nothing): its ``SPECS`` dict, or, for the implements/conjecture catalogue format
     (``CATALOGUE``: name -> (family, imitated algorithm, conjecture spec)), the conjecture specs,
     the algorithm each imitates kept for :func:`correct_algorithms`."""
+    _IMITATES.clear()
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"catalogue file not found: {str(p)!r} (pass --catalogue PATH)")

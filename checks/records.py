@@ -16,11 +16,12 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from asyncbound.reports.schema import RECORD_SCHEMA, RUN_SCHEMA, VERDICTS  # noqa: F401 (re-exported)
 from asyncbound.reports.schema import schema_problems as validate_record
+
+from asyncbound._files import atomic_write_text
 
 
 def jsonable(obj):
@@ -86,23 +87,10 @@ def base_record(check, bound, lr, lr_rule) -> dict:
     """The fields of a record known before the run: identity, bound, configuration."""
     cfg = check.config()
     cfg.update({"lr": lr, "lr_rule": lr_rule, "seeds": check.seeds})
-    return {"check_id": check.check_id, "algorithm": check.algorithm_name, "backend": check.backend,
+    return {"check_id": check.check_id, "test": "bound", "algorithm": check.algorithm_name,
+            "implements": getattr(check.algorithm, "implements", None), "backend": check.backend,
             "problem": check.problem, "workers": check.workers, "bound": bound_record(bound),
             "config": cfg, "counterexample": None}
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; records are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_record(out_dir, rec: dict) -> Path:
@@ -111,7 +99,7 @@ def write_record(out_dir, rec: dict) -> Path:
     if errs:
         raise ValueError(f"invalid record {rec.get('check_id')!r}: {'; '.join(errs)}")
     path = Path(out_dir) / "records" / f"{safe_id(rec['check_id'])}.json"
-    _atomic_write(path, json.dumps(rec, indent=1, allow_nan=False))
+    atomic_write_text(path, json.dumps(rec, indent=1, allow_nan=False))
     return path
 
 
@@ -168,5 +156,5 @@ def run_info(*, command: str, argv: list[str], suite: str | None, seeds, extra: 
 
 def write_run(out_dir, info: dict) -> Path:
     path = Path(out_dir) / "run.json"
-    _atomic_write(path, json.dumps(jsonable(info), indent=1, allow_nan=False))
+    atomic_write_text(path, json.dumps(jsonable(info), indent=1, allow_nan=False))
     return path

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from asyncbound.checks import records
 from asyncbound.checks.engine import CheckSpec, run_check
-from asyncbound.checks.stats import ALPHA_SUITE, per_check_alpha
+from asyncbound.checks.stats import ALPHA_SUITE, n_statistical, per_check_alpha
 from asyncbound.checks.verdicts import FAILING, Verdict
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
     return {
         "check_id": spec.check_id, "algorithm": spec.algorithm_name, "backend": spec.backend,
         "problem": spec.problem, "workers": spec.workers, "bound": b, "config": spec.config(),
+        "test": "study" if spec.study else spec.test,
         "verdict": Verdict.NOT_APPLICABLE.value if unknown else Verdict.INCONCLUSIVE.value,
         "reason": (f"the algorithm claims a bound that theory does not define: {exc}" if unknown
                    else f"the check could not run: {type(exc).__name__}: {exc}"),
@@ -54,16 +55,20 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
 
 
 def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUITE,
-              progress=None, keep_traces: bool = True) -> list[dict]:
-    """Run ``specs`` (Bonferroni: each check at alpha_suite / len(specs)); write records.
+              progress=None, keep_traces: bool = True, results: list | None = None) -> list[dict]:
+    """Run ``specs`` (Bonferroni: each statistical check at alpha_suite / their number; the
+    exact conformance and lemma checks spend none); write records.
 
     ``progress``, if given, is called with one line per finished check (the CLI prints it on
-    stderr); library callers get the same line through logging at INFO level.
+    stderr); library callers get the same line through logging at INFO level. ``results``,
+    if given, is the list the records are appended to as they finish, so a caller that is
+    interrupted (``KeyboardInterrupt`` propagates: it is never turned into a record) still
+    holds every finished check.
     """
     out = Path(out_dir)
     (out / "records").mkdir(parents=True, exist_ok=True)
-    alpha = per_check_alpha(len(specs), alpha_suite)
-    results = []
+    alpha = per_check_alpha(n_statistical(specs), alpha_suite)
+    results = [] if results is None else results
     n = len(specs)
     for i, spec in enumerate(specs, 1):
         t0 = time.perf_counter()
@@ -73,6 +78,7 @@ def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUI
             log.debug("check %s crashed", spec.check_id, exc_info=True)
             rec = error_record(spec, exc)
         rec.setdefault("duration_s", time.perf_counter() - t0)
+        rec.setdefault("test", "study" if spec.study else getattr(spec, "test", "bound"))
         traces = rec.pop("_traces", None) or {}
         tr = rec.pop("_trace", None)
         if tr is not None:
@@ -141,12 +147,17 @@ def write_report(out_dir, results: list[dict], info: dict) -> Path:
 def _minimal_page(out: Path, results: list[dict], info: dict) -> Path:
     import html
 
+    intr = info.get("interrupted") or {}
     rows = "".join(
         f"<tr><td>{html.escape(r['verdict'])}</td><td>{html.escape(r['check_id'])}</td>"
         f"<td>{html.escape(str((r.get('bound') or {}).get('provenance')))}</td>"
         f"<td>{html.escape(str(r.get('reason', '')))}</td></tr>" for r in results)
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>asyncbound verify</title></head>"
             f"<body><h1>asyncbound: {html.escape(str(info.get('command')))}</h1>"
+            + (f"<p><strong>INTERRUPTED</strong> by {html.escape(str(intr.get('signal')))}: only "
+               f"{int(intr.get('checks_done') or 0)} of {int(intr.get('checks_planned') or 0)} "
+               "checks ran. This is a partial result, not the verdict of the suite.</p>"
+               if info.get("status") == "interrupted" else "") +
             "<table border='1'><tr><th>verdict</th><th>check</th><th>provenance</th><th>reason</th></tr>"
             f"{rows}</table></body></html>")
     p = out / "index.html"

@@ -166,7 +166,8 @@ def spec_at(check, space: SearchSpace, u, base_seed: int):
     fields = space.point(u)
     axes = fields.pop("axes")
     factor = fields.pop("_lr_factor", None)
-    spec = replace(check, search=None, base_seed=base_seed, **fields)
+    # screening is one look: a sequential check adds seeds at the deciding run only
+    spec = replace(check, search=None, looks=1, base_seed=base_seed, **fields)
     if factor is not None:
         from asyncbound.checks import planning
 
@@ -221,7 +222,7 @@ def search_check(check, alpha: float) -> dict:
             best = (key, u, spec, axes)
 
     anchor_axes = {"problem": check.problem, "delay": check.delay, "anchor": True}
-    anchor_spec = replace(check, search=None, base_seed=check.base_seed + SCREEN_OFFSET)
+    anchor_spec = replace(check, search=None, looks=1, base_seed=check.base_seed + SCREEN_OFFSET)
     screen(None)
     for i in range(1, profile.start + 1):
         screen(design_point(i, space.dim))

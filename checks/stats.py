@@ -53,6 +53,12 @@ RTOL = 0.05
 MAX_REL_WIDTH = 1.0
 
 
+def n_statistical(specs) -> int:
+    """How many of ``specs`` spend false-alarm budget: the exact kinds (``test`` conformance /
+    lemma) decide without an interval, so they take no share of the Bonferroni split."""
+    return sum(1 for s in specs if getattr(s, "test", "bound") == "bound")
+
+
 def per_check_alpha(n_checks: int, alpha_suite: float = ALPHA_SUITE) -> float:
     """Bonferroni split of the suite's false-alarm budget over ``n_checks`` checks."""
     return alpha_suite / max(int(n_checks), 1)

@@ -61,6 +61,28 @@ def _finish(rec: dict, d: Decision) -> dict:
 # PASSM
 
 
+#: the PASSM pilot (issue 17): a schedule gamma_k = a/(k+b)^p satisfies the theorem's conditions
+#: for every a > 0, but not every a keeps the iterates bounded, which the theorem assumes; the
+#: planner halves a (at most PILOT_HALVINGS times) until a PILOT_STEPS-update run of the check's
+#: own seeds stays finite. Divergence shows within tens of updates (relu_net: by update 29).
+PILOT_STEPS, PILOT_HALVINGS = 200, 6
+
+
+def bounded_schedule(sub, problem, delays, lr: float) -> tuple[float, str]:
+    """(a step the problem can take, how it was found): see :data:`PILOT_STEPS`."""
+    for halvings in range(PILOT_HALVINGS + 1):
+        trace = run_trace(replace(sub, steps=min(sub.steps, PILOT_STEPS)), problem, delays, lr)
+        df = measure.as_frame(trace)
+        ev = measure.divergence(df) or measure.huge(df)
+        if ev is None and trace.complete:
+            if halvings == 0:
+                return lr, ""
+            return lr, (f"; lr halved {halvings} time(s): with the larger a, a {PILOT_STEPS}-update "
+                        "pilot on the same seeds left every bounded set (the theorem assumes bounded iterates)")
+        lr /= 2
+    return lr * 2, f"; no pilot within {PILOT_HALVINGS} halvings stayed bounded"
+
+
 def passm_stationarity(check, bound, alpha: float) -> dict:
     from asyncbound.checks.step_decay import OFFSET, POWER, decay_conditions, decaying_variant
 
@@ -68,10 +90,13 @@ def passm_stationarity(check, bound, alpha: float) -> dict:
     algo = decaying_variant(base_algo)
     sub = replace(check, algorithm=algo.name, study=None)
     problem = planning.load_problem(sub)
+    delays = planning.parse_delay(check.delay)
     lr = float(check.lr if check.lr is not None else base_algo.defaults.get("lr", 0.05))
     how = f"registry lr with gamma_k = lr ((1+{OFFSET:g})/(k+{OFFSET:g}))^{POWER:g}"
-    plan = planning.fixed_plan(sub, algo, lr, how, planning.parse_delay(check.delay))
-    delays = plan.delays
+    if check.lr is None:
+        lr, pilot = bounded_schedule(sub, problem, delays, lr)
+        how += pilot
+    plan = planning.fixed_plan(sub, algo, lr, how, delays)
     rec = base_record(check, bound, lr, how)
     trace = run_trace(sub, problem, delays, lr)
     rec["_trace"] = trace
@@ -87,7 +112,7 @@ def passm_stationarity(check, bound, alpha: float) -> dict:
                   "holds": pmin is not None and pmin > 0})
     rec.update({k: v for k, v in fields.items() if k not in ("verdict", "reason", "conditions")})
     rec["conditions"] = conds
-    if fields["verdict"] in ("DIVERGED", "FAIL") and "diverged" in fields.get("reason", ""):
+    if fields.get("divergence") is not None:  # FAIL, DIVERGED or (bounded iterates) NOT_APPLICABLE
         return _finish(rec, Decision(Verdict(fields["verdict"]), fields["reason"]))
     failed = [c for c in conds if not c.get("holds")]
     if failed:

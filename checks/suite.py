@@ -48,7 +48,9 @@ BOUND_CONFIG: dict[str, dict] = {
     "nadiradze2021/strongly_convex": dict(problem="quadratic", delay="uniform:4", steps=1500, eval_every=50, lr=0.05),
     "gratton_toint2026/rate": dict(problem="quadratic", delay="uniform:4", steps=1000, eval_every=5),
     "gratton_toint2026/slope": dict(problem="quadratic", delay="uniform:4", steps=1000, eval_every=5),
-    "xu_apam/convex": dict(problem="quadratic", delay="uniform:4", steps=3000, eval_every=10,
+    # APAM's convex result is about the projected iteration on a bounded domain (assumption A4):
+    # on the box-constrained logistic problem, not on an unconstrained quadratic (issue 17)
+    "xu_apam/convex": dict(problem="logistic_box", delay="uniform:4", steps=3000, eval_every=10,
                            options={"schedule": "inv_sqrt"}),
     "xu_apam/nonconvex": dict(problem="quadratic", delay="uniform:4", steps=3000, eval_every=10,
                               options={"schedule": "inv_sqrt"}),
@@ -178,6 +180,10 @@ def _build(name: str, *, backends, workers: int, algorithms, include_studies: bo
                 check.also_checks = also
                 specs.append(check)
                 covered.update((key, *also))
+    if "reference" in backends:  # exact-trajectory checks of every linear algorithm
+        from asyncbound.checks.oracle.specs import oracle_specs
+
+        specs.extend(oracle_specs(chosen, name, workers=workers, by_name=algorithms is None))
     if algorithms is not None and include_studies:
         specs.extend(variant_studies(chosen, name, workers=workers))
     if algorithms is None:
@@ -187,7 +193,43 @@ def _build(name: str, *, backends, workers: int, algorithms, include_studies: bo
                                       backend="reference", workers=workers))
         if include_studies:
             specs.extend(studies_for(name, workers=workers))
+    from asyncbound.implementations.backends import capabilities
+
+    for backend in backends:
+        if capabilities(backend).observes_updates:  # lemmas recompute every update there
+            specs.extend(exact_specs([a.name if algorithms is None else a for a in chosen], name,
+                                     workers=workers, backend=backend))
+        else:  # real backends: conformance of implements variants (locked, exact)
+            specs.extend(exact_specs([a for a in chosen if getattr(a, "implements", None)
+                                      and backend in a.backends], name, workers=workers,
+                                     backend=backend, tests=("conformance",)))
     return specs
+
+
+def exact_specs(algos, suite: str = "quick", *, workers: int = 4, backend: str = "reference",
+                tests=("lemma", "conformance")) -> list[CheckSpec]:
+    """The exact checks (issue 11): lemma checks for every algorithm (each checks the lemmas
+    that apply to it, ``checks.lemmas.applicable``), conformance for every algorithm that says
+    which registered algorithm it ``implements``. ``full`` checks more updates and seeds (more
+    places for a bug to show; there is no interval to tighten)."""
+    from asyncbound.checks.exact import EXACT_SEEDS, EXACT_STEPS, exact_spec
+
+    mult = 1 if suite == "quick" else 3
+    size = dict(steps=EXACT_STEPS * mult, seeds=EXACT_SEEDS * (1 if suite == "quick" else 2))
+    algos_by_name = _algorithms()
+    out = []
+    from asyncbound.implementations.backends import capabilities
+
+    if not capabilities(backend).batches_seeds:  # one real run per seed (checks.stats.N_SEEDS_REAL)
+        size = dict(steps=min(size["steps"], 200), seeds=1)
+    for test in tests:
+        for a in algos:
+            spec = algos_by_name.get(a) if isinstance(a, str) else a
+            if test == "conformance" and not getattr(spec, "implements", None):
+                continue
+            delay = "none" if _pattern(a) == "sync" else "uniform:4"
+            out.append(exact_spec(a, test, workers=workers, delay=delay, backend=backend, **size))
+    return out
 
 
 def studies_for(suite: str, *, workers: int = 4) -> list[CheckSpec]:

@@ -45,6 +45,9 @@ def _module_name(path: Path) -> str:
     ``sys.path``) can import the variant's rule by module name to unpickle it; otherwise a
     unique name (the variant then runs on the reference backend only)."""
     stem = path.stem
+    loaded = getattr(sys.modules.get(stem), "__file__", None)
+    if loaded and Path(loaded).resolve() == path.resolve():
+        return stem  # this very file, loaded before (a second command in one process)
     if stem.isidentifier() and stem not in sys.modules and stem not in sys.builtin_module_names:
         found = importlib.util.find_spec(stem)
         if found is None or (found.origin and Path(found.origin).resolve() == path.resolve()):
@@ -77,7 +80,47 @@ def _import(path: Path):
     return module
 
 
-def load_variant(path) -> LoadedVariant:
+def _validate_settings(p: Path, algo, module, backends) -> None:
+    """Everything in a variant that can be checked before running: bad input, exit 2."""
+    from asyncbound.implementations.delays import parse_delay
+    from asyncbound.implementations.problems import get_problem
+    from asyncbound.implementations.registry import build_rule, split_config
+
+    problem, delay = getattr(module, "PROBLEM", None), getattr(module, "DELAY", None)
+    if problem is not None:
+        if not isinstance(problem, str) or not problem.strip():
+            raise UsageError(f"{p}: PROBLEM must be a problem name, got {problem!r}")
+        try:
+            get_problem(problem)
+        except Exception as exc:  # noqa: BLE001 - any failure here is the variant's
+            raise UsageError(f"{p}: PROBLEM: {_first_line(exc)}") from None
+    if delay is not None:
+        if not isinstance(delay, str) or not delay.strip():
+            raise UsageError(f"{p}: DELAY must be a delay spec (e.g. 'uniform:4'), got {delay!r}")
+        try:
+            parse_delay(delay)
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"{p}: DELAY: {_first_line(exc)}") from None
+    try:
+        rule_kw, _ = split_config(algo, algo.config())
+        build_rule(algo, **rule_kw)
+    except Exception as exc:  # noqa: BLE001 - the rule factory is user code
+        raise UsageError(f"{p}: {algo.name}'s rule cannot be built: {_first_line(exc)}") from None
+    from asyncbound.implementations.backends import capabilities
+
+    real = [b for b in backends if capabilities(b).spawns_workers]
+    if real and module.__name__ != p.stem:
+        raise UsageError(f"{p}: the file name {p.name!r} shadows a module of that name, so "
+                         f"worker processes could not import it ({', '.join(real)} backend): "
+                         "rename the file")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def load_variant(path, *, backends=("reference",)) -> LoadedVariant:
     from asyncbound.implementations.registry import ALGORITHMS, AlgorithmSpec, register
 
     from asyncbound import theory
@@ -111,6 +154,13 @@ def load_variant(path) -> LoadedVariant:
             close = difflib.get_close_matches(key, list(theory.BOUNDS), n=3, cutoff=0.4)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UsageError(f"{p}: {algo.name} claims unknown bound {key!r}{hint}")
+    if algo.implements is not None and (algo.implements not in ALGORITHMS
+                                        or algo.implements == algo.name):
+        close = difflib.get_close_matches(algo.implements, list(ALGORITHMS), n=3, cutoff=0.4)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise UsageError(f"{p}: {algo.name} implements {algo.implements!r}, which is not another "
+                         f"registered algorithm{hint}")
+    _validate_settings(p, algo, module, backends)
     if ALGORITHMS.get(algo.name) is not algo:
         register(algo, replace=True)
     steps = getattr(module, "STEPS", None)

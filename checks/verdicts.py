@@ -119,11 +119,16 @@ def worst(verdicts) -> Verdict:
 
 
 def before_metric(*, unbound: list[str], problem: str, divergence: dict | None,
-                  failed: list[dict], run_measured: list[str]) -> Decision | None:
+                  failed: list[dict], run_measured: list[str], region: Decision | None = None,
+                  assumes_bounded_iterates: bool = False) -> Decision | None:
     """The cascade decided before any metric is estimated; None: go on and measure.
 
     1. a symbol of the bound or its conditions has no value (``unbound``): NOT_APPLICABLE, the
        theorem's assumptions are not certified on this problem, divergence or not;
+    1b. a certified constant holds on a region the run left (``region``, from
+       ``applicability.region_exit``): NOT_APPLICABLE with the first exit;
+    1c. the run diverged and the theorem assumes bounded iterates (``assumes_bounded_iterates``):
+       the iterates left every bounded set, NOT_APPLICABLE with the evidence;
     2. the run diverged (``divergence``, the evidence): DIVERGED when the bound's run-dependent
        constants (``run_measured``) were measured on the diverging run or a side condition failed
        (the theorem made no claim), else FAIL (every condition held and the bound claims a
@@ -133,6 +138,14 @@ def before_metric(*, unbound: list[str], problem: str, divergence: dict | None,
     if unbound:
         return Decision(Verdict.NOT_APPLICABLE, f"assumption not certified on problem '{problem}': "
                                                 f"no value for {', '.join(unbound)}")
+    if region is not None:
+        return region
+    if divergence is not None and assumes_bounded_iterates:
+        ev = divergence
+        return Decision(Verdict.NOT_APPLICABLE,
+                        f"the iterates left every bounded set ({ev['column']} = {ev['value']} at update "
+                        f"{ev['update']}, seed {ev['seed']}): the theorem assumes bounded iterates, "
+                        "so it makes no claim about this run")
     if divergence is not None:
         ev = divergence
         where = f"{ev['column']} = {ev['value']} at update {ev['update']}"

@@ -38,6 +38,9 @@ class AlgorithmSpec:
     bounds: tuple[str, ...] = ()
     sequential: str | None = None
     description: str = ""
+    #: the registered algorithm (the paper's algorithm box) this entry claims to implement step
+    #: for step; checked by ``checks.conformance`` (None: a conjecture, checked by its bounds)
+    implements: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -52,6 +55,10 @@ class AlgorithmSpec:
                              f"got {self.backends!r}")
         if "lr" not in self.defaults:
             raise ValueError(f"defaults of {self.name!r} must include lr")
+        if self.implements is not None and (not isinstance(self.implements, str)
+                                            or not self.implements.isidentifier()):
+            raise ValueError(f"implements must be a registered algorithm's name or None, "
+                             f"got {self.implements!r}")
         object.__setattr__(self, "backends", tuple(self.backends))
         object.__setattr__(self, "bounds", tuple(self.bounds))
 
@@ -108,7 +115,8 @@ def describe(algo: AlgorithmSpec) -> dict:
     return {"name": algo.name, "pattern": algo.pattern, "rule": rule_name,
             "defaults": {k: (list(v) if isinstance(v, tuple) else v) for k, v in algo.defaults.items()},
             "backends": list(algo.backends), "bounds": list(algo.bounds),
-            "sequential": algo.sequential, "description": algo.description}
+            "sequential": algo.sequential, "implements": algo.implements,
+            "description": algo.description}
 
 
 from . import algorithms as _builtin  # noqa: E402,F401  (fills ALGORITHMS)

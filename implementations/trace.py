@@ -9,6 +9,12 @@ read x, ``write_version`` the number applied before this write. Backends hand in
 versions; :func:`staleness` derives the column (a caller-provided staleness column that
 disagrees is a ValueError, never silently kept).
 
+Optional columns (NaN when a backend does not measure them): ``sgrad_norm_sq`` (||g||^2 of the
+applied stochastic gradient), ``view_gap`` (||x_k - v_k||), ``ef_residual`` (||e_w|| of the
+writing worker's error-feedback memory after the update), ``update_norm`` (||x_{k+1} - x_k||, the
+update as applied, after projection; the view-gap recursion of ``checks.lemmas`` sums it), and
+``block`` (the block written, -1 for the whole model).
+
 On disk a trace is a directory: ``trace.parquet`` (zstd) and ``run.json`` (meta: config,
 versions, git commit, machine; final parameters when small). Each file is written to a
 temporary name in the same directory and renamed, so a reader never sees half a file.
@@ -22,7 +28,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +51,7 @@ SCHEMA: dict[str, np.dtype] = {
     "sgrad_norm_sq": np.dtype(np.float64),
     "view_gap": np.dtype(np.float64),
     "ef_residual": np.dtype(np.float64),
+    "update_norm": np.dtype(np.float64),
 }
 COLUMNS: tuple[str, ...] = tuple(SCHEMA)
 #: columns a backend must provide; the float ones default to NaN ("not measured").
@@ -225,15 +231,9 @@ def normalise_columns(columns: dict) -> dict[str, np.ndarray]:
 
 
 def _atomic(path: Path, write_fn) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write_fn(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from asyncbound._files import atomic_write
+
+    atomic_write(path, write_fn)
 
 
 def _embed(arr: np.ndarray) -> dict:

@@ -294,7 +294,8 @@ def backend_staleness_figure(by_backend: dict[str, dict[int, float]]) -> Figure 
 
 
 def throughput_figure(speedup: list[dict]) -> Figure | None:
-    """Measured speed-up against workers, with the ideal linear speed-up for reference."""
+    """Measured speed-up against workers, with the ideal linear speed-up for reference and the
+    paper's numbers where a record carries them."""
     pts = [p for p in speedup if p["speedup"] is not None]
     if not pts:
         return None
@@ -306,6 +307,10 @@ def throughput_figure(speedup: list[dict]) -> Figure | None:
                 label="ideal (linear)")
         sns.lineplot(data=data, x="workers", y="speedup", marker="o", markersize=4, color=MEASURED_COLOUR,
                      linewidth=1.6, estimator=None, errorbar=None, label="measured", ax=ax)
+        paper = [p for p in speedup if p.get("paper") is not None]
+        if paper:  # the paper's reported speed-ups, overlaid (checks/paper_suite)
+            ax.plot([p["workers"] for p in paper], [p["paper"] for p in paper], marker="s",
+                    markersize=5, linestyle="none", color="#d55e00", label="paper")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title("Speed-up against workers")
     return fig

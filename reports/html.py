@@ -10,9 +10,8 @@ escaped. No scripts, no external assets; the same records give the same bytes.
 from __future__ import annotations
 
 import importlib.resources
+import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import jinja2
 from asyncbound.reports import figures, summarise, tables
+from asyncbound.reports.audit import AUDIT_SCHEMA, audit_section
 from asyncbound.reports.mathml import sanitize_mathml
 from asyncbound.reports.records import (
     Record,
@@ -31,6 +31,8 @@ from asyncbound.reports.records import (
     validate_run,
 )
 from markupsafe import Markup
+
+from asyncbound._files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,13 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
 
     figs = []
     metric = b.get("metric") or b.get("metric_id")
-    if d.get("series"):
+    if d.get("test") == "oracle" and (d.get("oracle") or {}).get("bands"):
+        from .oracle_figures import oracle_figure
+
+        figs.append(_figure(oracle_figure(d["oracle"]), f"{prefix}-oracle",
+                            "Exact expectation (dashed) against the measured mean and the "
+                            "simultaneous band the verdict used, log axes."))
+    elif d.get("series"):
         figs.append(_figure(figures.series_figure(d["series"], metric=metric),
                             f"{prefix}-series", "Measured metric (mean, confidence band) against the bound, log axes."))
     if d.get("sweep"):
@@ -136,14 +144,26 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
     }
 
 
+#: the check kinds (record field ``test``, CONTRACTS §9) in the order the report shows them,
+#: each in its own section; records without the field are ``bound`` checks
+KIND_ORDER = ("conformance", "lemma", "oracle", "bound", "study")
+
+
+def _kind_rank(d: Mapping[str, Any]) -> int:
+    kind = d.get("test") or "bound"
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
 def render(records: Iterable[Record | Mapping[str, Any]], run_info: Mapping[str, Any] | None = None,
-           *, title: str = "asyncbound report", base_dir: str | Path | None = None) -> str:
+           *, title: str = "asyncbound report", base_dir: str | Path | None = None,
+           audits: Iterable[Mapping[str, Any]] = ()) -> str:
     """The HTML report for ``records`` (validated :class:`Record`s or raw record mappings).
 
     ``run_info`` is the content of ``run.json`` (validated here) for the reproducibility
     header. ``base_dir`` is where raw mappings' ``trace_files`` are relative to.
     """
-    recs = sorted((as_record(r, base_dir) for r in records), key=lambda r: r.check_id)
+    recs = sorted((as_record(r, base_dir) for r in records),
+                  key=lambda r: (_kind_rank(r.data), r.check_id))
     seen: set[str] = set()
     for r in recs:
         if r.check_id in seen:
@@ -172,6 +192,7 @@ def render(records: Iterable[Record | Mapping[str, Any]], run_info: Mapping[str,
         rows=tables.index_rows(recs),
         checks=checks,
         overview=[f for f in overview if f is not None],
+        audits=[Markup(audit_section(a)) for a in audits],  # escaped inside audit_section
         standalone=True,
     )
     log.info("rendered %d checks, %d characters", len(recs), len(html))
@@ -187,29 +208,29 @@ def write_report(result_dir: str | Path, out: str | Path | None = None) -> Path:
     result_dir = Path(result_dir)
     records = load_records(result_dir)
     run = load_run(result_dir)
-    html = render(records, run)
+    html = render(records, run, audits=load_audits(result_dir))
     out = Path(out) if out is not None else result_dir / "report.html"
     atomic_write_text(out, html)
     log.info("wrote %s", out)
     return out
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+def load_audits(result_dir: str | Path) -> list[dict[str, Any]]:
+    """``audit.json`` files (``asyncbound audit --out RESULT_DIR``) in ``result_dir`` or one
+    level below it; an unreadable one is skipped with a warning (the report still renders)."""
+    d = Path(result_dir)
+    out = []
+    for p in sorted([d / "audit.json", *d.glob("*/audit.json")]):
+        if not p.is_file():
+            continue
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.warning("skipping %s: %s", p, exc)
+            continue
+        if isinstance(data, dict) and data.get("schema") == AUDIT_SCHEMA:
+            out.append(data)
+    return out
 
 
 class CheckResultView:

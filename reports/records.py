@@ -317,6 +317,8 @@ def validate_record(data: Any, source: str = "<record>") -> dict[str, Any]:
                 "workers": v.expect(p.get("workers"), f"{path}.workers", "integer", nullable=False),
                 "speedup": v.number(p.get("speedup"), f"{path}.speedup"),
                 "updates_per_s": v.number(p.get("updates_per_s"), f"{path}.updates_per_s"),
+                # a paper's reported speed-up at this worker count (paper studies), for overlay
+                "paper": v.number(p.get("paper"), f"{path}.paper"),
             })
         out["throughput"] = {
             "updates_per_s": v.number(throughput.get("updates_per_s"), "throughput.updates_per_s"),
@@ -422,6 +424,14 @@ def validate_run(data: Any, source: str = "<run>") -> dict[str, Any]:
         "cores": v.expect(machine.get("cores"), "machine.cores", "integer"),
         "platform": v.expect(machine.get("platform"), "machine.platform", "string"),
     })
+    # "complete" | "interrupted" (a verify stopped by a signal keeps its partial result)
+    out["status"] = v.expect(data.get("status"), "status", "string")
+    intr = v.expect(data.get("interrupted"), "interrupted", "object")
+    out["interrupted"] = None if intr is None else {
+        "signal": v.expect(intr.get("signal"), "interrupted.signal", "string"),
+        "checks_done": v.expect(intr.get("checks_done"), "interrupted.checks_done", "integer"),
+        "checks_planned": v.expect(intr.get("checks_planned"), "interrupted.checks_planned", "integer"),
+    }
     seeds = data.get("seeds")
     v.expect(seeds, "seeds", "integer list string object")
     out["seeds"] = seeds

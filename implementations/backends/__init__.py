@@ -52,6 +52,12 @@ class Capabilities:
     spawns_workers: bool
     #: access patterns (implementations.patterns) it runs
     patterns: tuple[str, ...]
+    #: its interleaving is drawn from the delay model's law itself (a simulator); a real backend
+    #: only caps what its own asynchrony makes, so its law is known only through its recording
+    follows_delay_law: bool = False
+    #: accepts ``observer=callable(k, info)`` with the full per-update state (the exact lemma
+    #: and conformance checks recompute every update through it)
+    observes_updates: bool = False
 
 
 _ALL_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master_worker",
@@ -59,7 +65,8 @@ _ALL_PATTERNS = ("full", "partition", "partition_plus", "random_blocks", "master
 #: backend name -> what it can do; the one place a backend's abilities are written down.
 CAPABILITIES: dict[str, Capabilities] = {
     "reference": Capabilities(batches_seeds=True, injects_delays=True, view_gap_on_request=False,
-                              virtual_clock=True, spawns_workers=False, patterns=_ALL_PATTERNS),
+                              virtual_clock=True, spawns_workers=False, patterns=_ALL_PATTERNS,
+                              follows_delay_law=True, observes_updates=True),
     "processes": Capabilities(batches_seeds=False, injects_delays=True, view_gap_on_request=True,
                               virtual_clock=False, spawns_workers=True, patterns=_ALL_PATTERNS),
     "distributed": Capabilities(batches_seeds=False, injects_delays=False, view_gap_on_request=True,
@@ -186,6 +193,8 @@ def run(algorithm, problem, delays, steps, seeds, *, backend: str = "reference",
         parts[0].meta["seeds_are_runs"] = True
         return parts[0]
     out = Trace.concat(parts)
+    # each launch's instrumented read/write intervals (lock-free replay tolerance, per run)
+    out.run_intervals = [getattr(tr, "intervals", None) for tr in parts]
     out.meta.update(n_seeds=n, base_seed=base, seeds=list(range(n)), seeds_are_runs=True)
     out.meta.pop("loss0", None)  # the first launch's; F0 comes from meta["x0"], one row per seed
     return out

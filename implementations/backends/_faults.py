@@ -1,8 +1,26 @@
-"""Supervision of spawned children: start, monitor (exit codes, heartbeats, deadline), teardown.
+"""The one supervisor of spawned children: start, monitor, teardown, and death with the parent.
 
-Every wait has a timeout; teardown is terminate -> join(timeout) -> kill -> join(timeout), in
-a ``finally``, so no child outlives ``run`` (checked in tests with
-``multiprocessing.active_children()`` and the pids).
+It owns every child (workers, master, distributed ranks) for its whole life:
+
+- **start**: :func:`supervise` starts the children and releases them together;
+- **monitor**: exit codes, heartbeats (hangs), a deadline, and **divergence**: the parent
+  reads the shared model ``x`` at every poll (10 Hz, no cost in the workers' hot loops) and
+  once more at the end, and stops the run when ``x`` is non-finite or has exploded
+  (``max|x| > EXPLODE_FACTOR * max(1, max|x0|)``). A diverged run is an *outcome*, not a
+  fault: its partial trace is returned marked incomplete, ``meta["error"]`` starting with
+  ``"diverged"`` and ``meta["cause"] == "diverged"``, as the reference backend does;
+- **interruption**: SIGINT (and SIGTERM, which the CLI turns into a ``KeyboardInterrupt``
+  subclass carrying ``signum``) stops the run like a failure; the partial trace travels in
+  :class:`RunInterrupted` (a ``KeyboardInterrupt``, so nothing that catches ``Exception``
+  swallows it);
+- **teardown**: stop flag, then terminate -> join(timeout) -> kill -> join(timeout), in a
+  ``finally``, so no child outlives ``run`` (tests check the pids);
+- **death with the parent**, however the parent dies (SIGKILL included, where no ``finally``
+  runs): every child is started through :func:`asyncbound.implementations._lifeline.child_main`
+  (``lifeline(target, *args)`` below builds that ``Process``), which sets Linux's parent-death
+  signal and a watchdog on the parent's pipe *before* it unpickles the real target (which
+  imports torch, seconds). A dead child closes its sockets, so a distributed rank's port
+  closes with it, and the multiprocessing resource tracker exits once no child holds its pipe.
 """
 
 from __future__ import annotations
@@ -11,11 +29,48 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import time
 from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+
+#: ``max|x|`` above this multiple of ``max(1, max|x0|)`` counts as divergence (exploding)
+EXPLODE_FACTOR = 1e8
+DIVERGED = "diverged"
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A real run stopped by SIGINT/SIGTERM; ``.trace`` is its partial trace (or None)."""
+
+    def __init__(self, message: str, signum: int, trace=None):
+        super().__init__(message)
+        self.signum, self.trace = signum, trace
+
+
+def is_diverged(meta: dict) -> bool:
+    """Whether a trace's meta says the run diverged (every backend writes it this way)."""
+    return meta.get("cause") == DIVERGED or str(meta.get("error") or "").startswith(DIVERGED)
+
+
+def divergence(x, scale0: float) -> str | None:
+    """The divergence of model ``x`` (a tensor), as a message, or None when it is sane."""
+    if not bool(x.isfinite().all()):
+        return f"{DIVERGED}: non-finite parameters"
+    m = float(x.abs().max()) if x.numel() else 0.0
+    if m > EXPLODE_FACTOR * scale0:
+        return (f"{DIVERGED}: parameters exploded (max |x| = {m:.3g} > "
+                f"{EXPLODE_FACTOR:g} x max(1, max |x0|))")
+    return None
+
+
+def lifeline_process(ctx, target, args, **kwargs):
+    """``ctx.Process`` running ``target(*args)`` behind the child's lifeline (see above)."""
+    from .._lifeline import Deferred, child_main
+
+    return ctx.Process(target=child_main, args=(Deferred(target, *args),), **kwargs)
 
 
 class BackendRunError(RuntimeError):
@@ -82,6 +137,8 @@ class Outcome:
 
     def __init__(self):
         self.who = self.error = self.t_end = self.t_detect = None
+        self.cause: str | None = None       # "diverged" | "interrupted" | None (fault)
+        self.signum: int | None = None      # the signal that interrupted the run
         self.t0 = time.monotonic()
         self.error_files: dict[str, str] = {}
 
@@ -95,6 +152,17 @@ def supervise(procs, names, *, run_, ready, go, errdir, env, start_timeout, hear
     ready, so spawn cost (seconds) never counts as run time.
     """
     out = Outcome()
+    scale0 = max(1.0, float(run_.x.abs().max())) if run_.x.numel() else 1.0
+
+    def diverging():
+        msg = divergence(run_.x, scale0)
+        if msg is None:
+            return None
+        from ._shared import C_CLAIMED, C_VERSION
+
+        done = max(int(run_.counters[C_VERSION]), int(run_.counters[C_CLAIMED]))
+        return f"{msg} after about {done} updates"
+
     try:
         with child_env(**env):
             for p in procs:
@@ -105,12 +173,23 @@ def supervise(procs, names, *, run_, ready, go, errdir, env, start_timeout, hear
             run_.extra["t0"][0] = out.t0
             run_.heartbeat.fill_(out.t0)
             go.set()
+            log.info("%d children started and released together", len(procs))
             out.who, out.error = monitor(
                 procs, names, errdir=errdir, heartbeat=heartbeat, hang_timeout=hang_timeout,
-                deadline=None if timeout is None else out.t0 + float(timeout))
+                deadline=None if timeout is None else out.t0 + float(timeout),
+                on_poll=diverging)
+            if out.error is None:  # a run faster than one poll: look at its final x too
+                out.error = diverging()
+            if out.error is not None and out.error.startswith(DIVERGED):
+                out.cause = DIVERGED
             out.t_detect = time.monotonic() - out.t0
             # each child's last heartbeat is its last update: exit time is not run time
             out.t_end = float(run_.heartbeat.max())
+    except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM turned into one by the CLI
+        out.signum = int(getattr(exc, "signum", signal.SIGINT))
+        out.cause = "interrupted"
+        out.error = f"interrupted by {signal.Signals(out.signum).name}"
+        out.t_detect = time.monotonic() - out.t0
     finally:
         run_.counters[stop_index] = 1
         go.set()
@@ -125,7 +204,14 @@ def finish(trace, out: Outcome, *, backend: str, raise_on_error: bool):
         return trace
     trace.meta["failed"] = out.who
     trace.meta["error_files"] = out.error_files
-    log.warning("%s run failed: %s", backend, out.error)
+    trace.meta["cause"] = out.cause or "fault"
+    # the caller gets the message (exception or trace); a warning only where nothing is raised
+    level = logging.INFO if raise_on_error or out.cause == "interrupted" else logging.WARNING
+    log.log(level, "%s run stopped: %s", backend, out.error)
+    if out.cause == "interrupted":
+        raise RunInterrupted(out.error, out.signum, trace)
+    if out.cause == DIVERGED:  # an outcome, as on the reference backend: the caller decides
+        return trace
     if raise_on_error:
         raise BackendRunError(out.error, out.who, trace)
     return trace
@@ -172,7 +258,8 @@ def monitor(procs, names, *, errdir: str, heartbeat, hang_timeout: float | None,
 
     Failure kinds: a child exited non-zero (its traceback file names the exception), a child's
     heartbeat is older than ``hang_timeout`` seconds, or the run passed ``deadline``
-    (monotonic seconds).
+    (monotonic seconds); ``on_poll``, called at every poll, may return an error message
+    (divergence) that ends the run.
     """
     hb = heartbeat.numpy() if heartbeat is not None else None
     while True:
@@ -194,5 +281,7 @@ def monitor(procs, names, *, errdir: str, heartbeat, hang_timeout: float | None,
         if deadline is not None and now > deadline:
             return None, "run timed out (timeout reached before all workers finished)"
         if on_poll is not None:
-            on_poll()
+            found = on_poll()
+            if found:
+                return None, found
         mp_wait([p.sentinel for p in alive], timeout=poll)

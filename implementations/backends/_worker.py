@@ -76,7 +76,9 @@ def child_pattern(cfg: WorkerConfig, x: torch.Tensor):
 
 
 def bootstrap(cfg: WorkerConfig, device: str) -> None:
-    """First thing in every child: threads, then the CUDA device, before any CUDA call."""
+    """First thing in every child: threads, then the CUDA device, before any CUDA call.
+
+    (The child's lifeline to its parent is set even earlier, by ``_lifeline.child_main``.)"""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(max(1, cfg.threads))
     try:

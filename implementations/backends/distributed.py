@@ -171,9 +171,10 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     init_method = f"tcp://{host}:{free_port(host)}"
     ctx = torch.multiprocessing.get_context("spawn")
     ready, go = ctx.Semaphore(0), ctx.Event()
-    procs = [ctx.Process(target=rank_main, args=(r, world, cfg, run_, init_method, backend,
-                                                 pg_timeout, ready, go),
-                         daemon=True, name=f"asyncbound-rank{r}") for r in range(world)]
+    procs = [_faults.lifeline_process(ctx, rank_main, (r, world, cfg, run_, init_method, backend,
+                                                       pg_timeout, ready, go),
+                                      daemon=True, name=f"asyncbound-rank{r}")
+             for r in range(world)]
     names = ["master"] + [f"worker {w}" for w in range(workers)]
     env = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1}
     if host.startswith("127."):

@@ -186,13 +186,13 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
         extra = {"queue": ctx.Queue(), "acks": [ctx.Semaphore(0) for _ in range(workers)]}
     procs, names = [], []
     for w in range(workers):
-        procs.append(ctx.Process(target=worker_main, args=(cfg, w, run_, lk, ready, go, extra),
-                                 daemon=True, name=f"asyncbound-worker{w}"))
+        procs.append(_faults.lifeline_process(ctx, worker_main, (cfg, w, run_, lk, ready, go, extra),
+                                              daemon=True, name=f"asyncbound-worker{w}"))
         names.append(f"worker {w}")
     if mw:
-        procs.append(ctx.Process(target=master_main,
-                                 args=(cfg, workers, run_, lk, ready, go, extra),
-                                 daemon=True, name="asyncbound-master"))
+        procs.append(_faults.lifeline_process(ctx, master_main,
+                                              (cfg, workers, run_, lk, ready, go, extra),
+                                              daemon=True, name="asyncbound-master"))
         names.append("master")
 
     out = _faults.supervise(

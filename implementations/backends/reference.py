@@ -18,7 +18,16 @@ real worker would (replay parity).
 
 Recorded per update: ``sgrad_norm_sq`` and ``view_gap = ||x_k - v_k||`` (0 without delays),
 ``loss``/``grad_norm_sq`` after the update every ``eval_every`` updates and at the last one,
-``ef_residual`` for error-feedback patterns. Everything is written into preallocated tensors
+``ef_residual`` for error-feedback patterns, ``update_norm = ||x_{k+1} - x_k||`` (the update as
+applied, after projection).
+
+``observer`` (optional callable, for the lemma and conformance checks of ``checks``): called
+after every update as ``observer(k, info)`` with ``info`` holding ``worker``, ``block``,
+``t_local``, ``x`` (before), ``view``, ``grad``, ``delta`` (the pattern's step, before
+projection), ``x_new`` and the writing worker's and the shared rule state before and after
+(``wstate_before``/``wstate_after``/``shared_before``/``shared_after``; references, not copies:
+the kernels are pure). It needs one group per step (every seed with the same worker, i.e. a
+non-virtual delay model or a schedule shared by all seeds). Everything is written into preallocated tensors
 and converted once at the end. Non-finite parameters (checked at evaluation points) stop the
 run: the trace keeps the rows up to that point, ``meta["complete"] = False`` and
 ``meta["error"]`` says which seeds diverged.
@@ -148,6 +157,9 @@ def run(algorithm, problem, delays, steps, seeds, *, workers: int = 4, lr=None, 
 def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, seed, device, dim,
          max_delay, problem_options, **options) -> Trace:
     algo = get_algorithm(algorithm)
+    observer = options.pop("observer", None)
+    if observer is not None and not callable(observer):
+        raise ValueError(f"observer must be callable, got {observer!r}")
     for name in ("lock", "lock_free"):  # real-backend switches: meaningless here
         options.pop(name, None)
     base, S = resolve_seeds(seeds, seed)
@@ -179,6 +191,9 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
     tloc_np = _local_counts(worker_np, W)
     groups = None if sync else _groups(
         worker_np, tloc_np, _group_keys(pattern, rule, worker_np, tloc_np, dtype), device)
+    if observer is not None and groups is not None and any(len(gr) > 1 for gr in groups):
+        raise ValueError("observer needs every seed to share the worker of each step; "
+                         f"delay {model.spec!r} gives seeds different workers (run one seed)")
     slot = (read % B).T.contiguous().to(device)                     # (K, S)
     replay_blocks = (sched.block.T.contiguous().to(device)
                      if isinstance(model, ReplayDelay) and sched.block is not None
@@ -199,6 +214,7 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
 
     sg = torch.empty((K, S), dtype=dtype, device=device)
     vg = torch.zeros((K, S), dtype=dtype, device=device)
+    un = torch.empty((K, S), dtype=dtype, device=device)
     blk = None if algo.pattern in ("full", "master_worker", "sparse", "sparse_ef", "sync") else \
         torch.full((K, S), -1, dtype=torch.int64, device=device)
     ef = torch.full((K, S), float("nan"), dtype=dtype, device=device) \
@@ -213,7 +229,9 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
     with torch.no_grad():
         for k in range(K):
             view = x if ring is None else ring[ar, slot[k]]
+            shared_before = states.shared
             if sync:
+                w, tl, block, wstate_before = -1, k + 1, -1, {}
                 g = sum(prob.stochastic_grad(x, gens[w]) for w in range(W)) / W
                 delta, _, states.shared = pattern.step(g, {}, states.shared, t_local=k + 1,
                                                        t_global=k + 1)
@@ -227,6 +245,7 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
                                  else pattern.draw_block(bgens[w], S))
                     else:
                         block = pattern.block_for(w, tl)
+                    wstate_before = states.workers[w]
                     delta, states.workers[w], states.shared = pattern.step(
                         g, states.workers[w], states.shared, t_local=tl, t_global=k + 1,
                         block=block)
@@ -260,7 +279,15 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
             torch.linalg.vecdot(g, g, out=sg[k])
             if ring is not None:
                 torch.linalg.vector_norm(x - view, dim=-1, out=vg[k])
-            x = project(x + delta)
+            x_new = project(x + delta)
+            torch.linalg.vector_norm(x_new - x, dim=-1, out=un[k])
+            if observer is not None:
+                observer(k, {"worker": w, "block": block, "t_local": tl, "x": x, "view": view,
+                             "grad": g, "delta": delta, "x_new": x_new,
+                             "wstate_before": wstate_before,
+                             "wstate_after": states.workers[w] if w >= 0 else {},
+                             "shared_before": shared_before, "shared_after": states.shared})
+            x = x_new
             if ring is not None:
                 ring[:, (k + 1) % B] = x
             j = eval_set.get(k)
@@ -299,6 +326,7 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
         "loss": col(loss), "grad_norm_sq": col(gn),
         "sgrad_norm_sq": col(sg.double()), "view_gap": col(vg.double()),
         "ef_residual": col(ef.double()) if ef is not None else np.full(S * n, np.nan),
+        "update_norm": col(un.double()),
     }
     meta = {
         "algorithm": algo.name, "backend": "reference", "pattern": algo.pattern,

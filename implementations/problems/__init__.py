@@ -14,6 +14,7 @@ from .huber import Huber
 from .mlp import MLP
 from .nonsmooth import Hinge, L1LeastSquares, ReluNet
 from .quadratic import Quadratic
+from .real_data import REAL_DATA_PROBLEMS
 from .regression import LeastSquares, Logistic
 
 
@@ -31,6 +32,7 @@ _FACTORIES: dict[str, Callable[..., Problem]] = {
     "hinge": Hinge,
     "relu_net": ReluNet,
     "mlp": MLP,
+    **REAL_DATA_PROBLEMS,  # real data (scikit-learn, the `data` extra): breast cancer, digits
 }
 
 

@@ -20,6 +20,20 @@ from torch import Tensor
 CANONICAL_CONSTANTS = ("L", "mu", "sigma", "G", "M", "D")
 
 
+class Region:
+    """Where a constant is certified (issue 17): the ball ``||x - centre|| <= radius``. A problem
+    lists such constants in ``Problem.regions`` (name -> Region); a constant not listed there is
+    certified on the whole domain."""
+
+    def __init__(self, centre: Tensor, radius: float, what: str = "x*"):
+        if not radius > 0:
+            raise ValueError(f"radius must be > 0, got {radius!r}")
+        self.centre, self.radius, self.what = centre, float(radius), what
+
+    def describe(self) -> str:
+        return f"the ball ||x - {self.what}|| <= {self.radius:g}"
+
+
 class Problem:
     """Base class: subclasses set the attributes and implement ``_loss``/``_grad``/``_sgrad``."""
 
@@ -35,6 +49,13 @@ class Problem:
     #: scale of the default starting points: x0 = x_ref + x0_scale * N(0, I) / sqrt(d)
     x0_scale: float = 1.0
     x0_center: Tensor | None = None
+    #: constants certified on a region only (name -> Region); the others hold on the whole domain
+    regions: dict = {}
+
+    @property
+    def projects(self) -> bool:
+        """Whether iterates are projected (``project`` clamps to the box ``[-D, D]^d``)."""
+        return self.constants.get("D") is not None
 
     # --- helpers -------------------------------------------------------------------------
     def _batch(self, x: Tensor) -> tuple[Tensor, bool]:

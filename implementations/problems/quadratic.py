@@ -3,6 +3,10 @@
     f(x) = 1/2 (x - x*)^T A (x - x*) + f*,   A = Q^T diag(lambda) Q,
     g(x) = A (x - x*) + xi,   xi ~ N(0, (sigma^2 / d) I_d)
 
+or, with ``noise_weights=w`` (w_i >= 0 along eigenvector i, normalised to mean 1), the
+non-isotropic ``xi ~ N(0, (sigma^2 / d) Q^T diag(w) Q)``: still ``E||xi||^2 = sigma^2``, and
+the same ``(S, d)`` normal draws are consumed (replay parity does not change).
+
 The spectrum is log-spaced from ``mu`` to ``L`` (both endpoints included; linear if mu = 0), or
 given explicitly (``spectrum=[...]``, sorted descending), and Q is a Haar
 orthogonal matrix (QR of a Gaussian matrix from ``data_generator(seed)``), so ``L = max
@@ -25,7 +29,7 @@ from .base import Problem
 class Quadratic(Problem):
     def __init__(self, *, dim: int | None = None, seed: int = 0, L: float = 1.0, mu: float | None = None,
                  cond: float | None = None, sigma: float = 0.1, f_star: float = 0.0,
-                 x_star_scale: float = 1.0, x0_scale: float = 1.0, spectrum=None):
+                 x_star_scale: float = 1.0, x0_scale: float = 1.0, spectrum=None, noise_weights=None):
         if spectrum is not None:
             spectrum = torch.as_tensor(spectrum, dtype=torch.float64).flatten()
             if spectrum.numel() < 1 or not bool((spectrum >= 0).all()) or not bool(torch.isfinite(spectrum).all()):
@@ -50,6 +54,15 @@ class Quadratic(Problem):
             raise ValueError(f"mu must be in [0, L={L}], got {mu!r}")
         if not sigma >= 0:
             raise ValueError(f"sigma must be >= 0, got {sigma!r}")
+        if noise_weights is not None:
+            noise_weights = torch.as_tensor(noise_weights, dtype=torch.float64).flatten()
+            if (noise_weights.numel() != dim or not bool((noise_weights >= 0).all())
+                    or not bool(torch.isfinite(noise_weights).all()) or float(noise_weights.sum()) <= 0):
+                raise ValueError(f"noise_weights must be {dim} finite values >= 0 with a positive "
+                                 f"sum, got {noise_weights.tolist()!r}")
+            noise_weights = noise_weights * (dim / noise_weights.sum())
+        #: per-eigenvector noise variance weights (mean 1), or None: isotropic
+        self.noise_weights = noise_weights
         self.name, self.dim, self.dtype = "quadratic", dim, torch.float64
         self.smooth, self.convex = True, True
         gen = data_generator(seed)
@@ -78,7 +91,8 @@ class Quadratic(Problem):
         self.certificates = {
             "L": "largest eigenvalue of A, chosen by construction (A = Q^T diag(spectrum) Q, Q orthogonal).",
             "mu": "smallest eigenvalue of A, chosen by construction.",
-            "sigma": "noise is N(0, sigma^2/d I_d), so E||g - grad f||^2 = sigma^2 exactly.",
+            "sigma": ("noise is N(0, sigma^2/d I_d) (or sigma^2/d Q^T diag(w) Q with mean(w) = 1), "
+                      "so E||g - grad f||^2 = sigma^2 exactly."),
         }
 
     def eigenvector(self, i: int) -> Tensor:
@@ -94,4 +108,6 @@ class Quadratic(Problem):
 
     def _sgrad(self, x: Tensor, generator: torch.Generator) -> Tensor:
         noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=generator.device)
+        if self.noise_weights is not None:
+            noise = (noise * self.noise_weights.sqrt().to(noise)) @ self.Q.to(noise)
         return self._grad(x) + (self.sigma / math.sqrt(self.dim)) * noise.to(x.device)

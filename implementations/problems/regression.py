@@ -35,7 +35,7 @@ from torch.nn.functional import logsigmoid
 
 from ..seeding import data_generator
 from ._common import EIG_MARGIN, check_pos_int, check_real, minibatch, sym_eig_extremes
-from .base import Problem
+from .base import Problem, Region
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class LeastSquares(Problem):
             "sigma": (f"upper bound on the ball ||x - x*|| <= {radius:g} only: (1/(B n)) sum ||a_i||^2 "
                       f"(||a_i|| R + |r_i|)^2; at x* the variance is exactly {sigma2_star:.6g}."),
         }
+        self.regions = {"sigma": Region(self.x_star, radius)}
 
     def _loss(self, x: Tensor) -> Tensor:
         res = x @ self.A.T - self.b

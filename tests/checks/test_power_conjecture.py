@@ -12,6 +12,16 @@ CATALOGUE = Path(__file__).with_name("planted.py")
 
 def test_catalogue_loads_the_planted_conjectures():
     bugs = pc.load_catalogue(CATALOGUE)
+    assert {"stale_view", "drop_momentum", "overstep"} <= set(bugs) and len(bugs) >= 10
+    assert all(getattr(b, "implements", None) is None for b in bugs.values())  # conjectures
+    correct = pc.correct_algorithms(bugs)
+    assert {"hogwild_sgd", "passm", "apam"} <= set(correct) and len(correct) == len(set(correct))
+
+
+def test_a_specs_only_catalogue_uses_the_search_baseline(tmp_path):
+    f = tmp_path / "cat.py"
+    f.write_text(CATALOGUE.read_text().replace("CATALOGUE:", "_NOT_CATALOGUE:"))
+    bugs = pc.load_catalogue(f)
     assert set(bugs) == {"stale_view", "drop_momentum", "overstep"}
     assert pc.correct_algorithms(bugs) == ["hogwild_sgd", "passm"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 from asyncbound.checks.engine import run_check
-from asyncbound.checks.stats import per_check_alpha
+from asyncbound.checks.stats import n_statistical, per_check_alpha
 from asyncbound.checks.suite import build_suite
 from asyncbound.checks.verdicts import FAILING, Verdict
 
 SPECS = build_suite("quick")
-ALPHA = per_check_alpha(len(SPECS))
+ALPHA = per_check_alpha(n_statistical(SPECS))
 
 
 @pytest.mark.slow

@@ -15,7 +15,11 @@ def test_example_variant_loads_and_gets_its_checks():
     v = load_variant(ROOT / "examples" / "variant_nesterov_hogwild.py")
     assert v.algorithm.name == "nesterov_hogwild"
     specs = specs_for_variant(v)
-    assert {s.bound for s in specs} == set(v.algorithm.bounds)
+    assert {s.bound for s in specs if s.test == "bound"} == set(v.algorithm.bounds)
+    # issue 11: every variant also gets its lemma check (conformance only with implements=);
+    # its rule is linear (Nesterov SGD): the exact oracle checks it too
+    assert sorted(s.test for s in specs if s.test != "bound") == ["lemma", "oracle"]
+    assert [s.bound for s in specs if s.test == "oracle"] == ["oracle/exact_moments"]
     from asyncbound.implementations.registry import ALGORITHMS
 
     assert ALGORITHMS["nesterov_hogwild"] is v.algorithm
@@ -81,7 +85,8 @@ def wrong_variant(tmp_path) -> Path:
 def _check(path) -> dict:
     from asyncbound.checks.engine import run_check
 
-    (spec,) = specs_for_variant(load_variant(path))
+    # a variant also gets a lemma check (checks.exact); this helper runs its bound check
+    (spec,) = [s for s in specs_for_variant(load_variant(path)) if s.test == "bound"]
     rec = run_check(spec, 1e-3)
     rec.pop("_trace", None)
     return rec

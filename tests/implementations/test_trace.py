@@ -88,3 +88,12 @@ def test_concat_and_for_seed():
 def test_read_missing_dir_raises(tmp_path):
     with pytest.raises(ValueError, match="trace.parquet"):
         Trace.read(tmp_path)
+
+
+def test_reference_records_the_applied_update_norm():
+    """update_norm = ||x_{k+1} - x_k||: for momentum-free SGD without projection it is
+    lr * ||g_k||, and the view-gap recursion's sums are built from it."""
+    from asyncbound.implementations.backends import run
+
+    tr = run("hogwild_sgd", "quadratic", "uniform:3", 60, 2, lr=0.1)
+    np.testing.assert_allclose(tr["update_norm"], 0.1 * np.sqrt(tr["sgrad_norm_sq"]), rtol=1e-12)

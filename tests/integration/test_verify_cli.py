@@ -64,6 +64,16 @@ def test_check_example_variant(tmp_path):
     assert all((r.data if hasattr(r, "data") else r)["algorithm"] == "nesterov_hogwild" for r in recs)
 
 
+def test_verify_with_an_implements_variant_runs_conformance(tmp_path):
+    out = tmp_path / "c"
+    p = cli("verify", "--with", str(PLANTED), "--only", "conformance", "--out", str(out),
+            env={"PLANTED": "apam_no_max", "PLANTED_MODE": "implements"})
+    assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
+    recs = [json.loads(f.read_text()) for f in (out / "records").glob("*.json")]
+    assert [(r["test"], r["verdict"], r["implements"]) for r in recs] == [("conformance", "FAIL", "apam")]
+    assert "first differing update" in recs[0]["reason"]
+
+
 def test_check_planted_variant_exits_1(tmp_path):
     p = cli("check", str(PLANTED), "--out", str(tmp_path / "p"), env={"PLANTED": "overstep"})
     assert p.returncode == 1, p.stdout[-3000:] + p.stderr[-3000:]
@@ -79,6 +89,11 @@ BAD = {
                     "from asyncbound.implementations.rules import sgd\n"
                     "ALGORITHM = AlgorithmSpec('no_claim', sgd, 'full', {'lr': 0.1})\n", "claims no bound"),
     "raises.py": ("raise RuntimeError('boom')\n", "RuntimeError"),
+    "implements_unknown.py": ("from asyncbound.implementations.registry import AlgorithmSpec\n"
+                              "from asyncbound.implementations.rules import sgd\n"
+                              "ALGORITHM = AlgorithmSpec('impl', sgd, 'full', {'lr': 0.1}, ('reference',),"
+                              " ('classic_delayed_sgd/nonconvex',), implements='hogwild_sdg')\n",
+                              "did you mean hogwild_sgd"),
     "syntax.py": ("def f(:\n", "syntax error"),
     "wrong_type.py": ("ALGORITHM = 'hogwild_sgd'\n", "must be an asyncbound.implementations.registry.AlgorithmSpec"),
 }
@@ -123,13 +138,16 @@ def test_divergent_variant_is_a_verdict_not_a_crash(tmp_path):
     p = cli("check", str(f), "--out", str(out))
     assert p.returncode == 1, p.stderr[-2000:]
     assert "Traceback" not in p.stderr
-    verdicts = {json.loads(r.read_text())["bound"]["key"]: json.loads(r.read_text())["verdict"]
-                for r in (out / "records").glob("*.json")}
+    recs = [json.loads(r.read_text()) for r in (out / "records").glob("*.json")]
+    verdicts = {r["bound"]["key"]: r["verdict"] for r in recs if r["test"] == "bound"}
+    # the step applied is 1000x the declared lr: the per-update lemma check sees it at once
+    assert {r["bound"]["key"]: r["verdict"] for r in recs if r["test"] == "lemma"} == {
+        "lemma/blowup_sgd": "FAIL"}
     # on the quadratic M is measured on the diverging run -> the elastic bound is vacuous there
     # (DIVERGED, beside hogwild_sgd converging); the search (issue 12) moves to Huber regression,
     # which certifies M: the view gap is 1000x eta*tau*M -> FAIL. The classic bound's constants
     # are all certified -> divergence contradicts it: FAIL
     assert verdicts == {"nadiradze2021/view_gap_async": "FAIL", "classic_delayed_sgd/nonconvex": "FAIL"}
-    view = json.loads(next((out / "records").glob("*view_gap_async*.json")).read_text())
+    view = next(r for r in recs if r["bound"]["key"] == "nadiradze2021/view_gap_async")
     assert view["search"][0]["verdict"] == "DIVERGED"
     assert view["diverges_where_baseline_converges"][0]["baseline"]["algorithm"] == "hogwild_sgd"

@@ -111,7 +111,7 @@ def test_failure_leaves_existing_report_untouched(result_dir):
 
 
 def test_failure_while_writing_leaves_nothing(result_dir, monkeypatch):
-    import asyncbound.reports.html as rh
+    import asyncbound._files as rh  # the one atomic writer reports uses
 
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
@@ -188,3 +188,20 @@ def test_fields_written_by_checks_are_accepted_and_shown():
                  "worker 3 crashed", "max 7, mean 1.5", "GPU: H200, H200", "Linux-6"):
         assert text in html, text
     assert "torch <code>" not in html
+
+
+def test_exact_check_kinds_get_their_own_sections():
+    """Records say their kind (``test``); the report shows each kind in its own section, the
+    exact kinds first, and lists a lemma record's lemmas."""
+    from asyncbound.reports.html import render
+
+    def rec(cid, test, **extra):
+        return {"schema": "asyncbound.record/1", "check_id": cid, "verdict": "PASS", "test": test,
+                "algorithm": "a", "backend": "reference", "bound": {"key": f"{test}/a"}, **extra}
+
+    lemma = rec("a--lemma--reference", "lemma", lemma={"lemmas": [
+        {"lemma": "descent", "verdict": "PASS", "reason": "descent: holds at all 8 update-seed pairs"}]})
+    html = render([rec("a--b--reference", "bound"), lemma, rec("a--conformance--reference", "conformance")])
+    pos = [html.index(f'id="kind-{k}"') for k in ("conformance", "lemma", "bound")]
+    assert pos == sorted(pos)
+    assert "holds at all 8 update-seed pairs" in html

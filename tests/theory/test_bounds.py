@@ -160,7 +160,7 @@ def test_noncanonical_symbol_rejected_at_construction():
 
 
 def test_import_theory_is_torch_free():
-    code = "import sys, asyncbound.theory, asyncbound.theory.derivations, asyncbound.checks.cli_theory; print('torch' in sys.modules)"
+    code = "import sys, asyncbound.theory, asyncbound.theory.derivations, asyncbound.checks.cli.theory; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "False", out.stderr
 

@@ -35,13 +35,18 @@ def _handle(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg", force=True)
+    from asyncbound.checks.outdir import apply_umask
     from asyncbound.reports import RecordError, write_report
 
     try:
         path = write_report(args.dir, args.out)
     except RecordError as exc:
         raise UsageError(str(exc)) from None
+    except RecursionError:
+        raise UsageError(f"{args.dir}: a record is nested too deeply to read (crafted or "
+                         "corrupt JSON)") from None
     except OSError as exc:
         raise UsageError(f"{exc.filename or args.out}: cannot write the report: {exc.strerror}") from None
+    apply_umask(path)  # written through mkstemp (0600); outputs follow the umask
     print(path)
     return 0

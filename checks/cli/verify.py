@@ -8,18 +8,29 @@ that diverges under the theorem's own conditions with certified constants is a F
 
 check: load a user's variant file (trusted local Python, like a conftest.py) that defines an
 algorithm and the bounds it claims; run it through the same checks; same outputs, same exit codes.
-Bad input (missing file, nothing defined, unknown bound key, import error): one line, exit 2.
+Bad input (missing file, nothing defined, unknown bound key, import error, an invalid
+PROBLEM/DELAY, a rule factory that raises): one line, exit 2, validated before anything runs.
+
+Both write through :class:`~asyncbound.checks.outdir.OutputDir` (validate, lock, stage,
+commit). Only checks on the requested backends run: the checks left out (an algorithm that
+does not run on a requested backend, the reference-only coverage checks and studies when
+``reference`` is not requested) are named on stderr, and nothing left is exit 2. Interrupted
+(SIGINT/SIGTERM): the finished checks' records, ``run.json`` with ``"status":
+"interrupted"`` and a report that says so are kept (:meth:`OutputDir.keep_partial`), exit
+130/143.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import time
 from pathlib import Path
 
-from asyncbound.checks.errors import UsageError
+from asyncbound.checks.errors import UsageError, interrupt_exit_code
+from asyncbound.checks.outdir import OutputDir
 
 log = logging.getLogger("asyncbound.verify")
 
@@ -40,10 +51,11 @@ def register(subparsers) -> None:
                      "DIR/records/*.json, DIR/traces/*.parquet, DIR/run.json and DIR/index.html."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--suite", choices=("quick", "full", "thorough"), default="quick",
-                   help="quick: CI-sized (minutes); full: more seeds, longer runs; every bound check "
-                        "searches its admissible space with the suite's profile (thorough: the "
-                        "largest search)")
+    p.add_argument("--suite", choices=("quick", "full", "thorough", "paper"), default="quick",
+                   help="quick: CI-sized (minutes); full: more seeds, longer runs; thorough: the full "
+                        "suite with the largest worst-case search (every bound check searches its "
+                        "admissible space with the suite's profile); paper: the papers' "
+                        "experiments on real data (needs the data extra)")
     p.add_argument("--backend", default="reference",
                    help="comma-separated backends: reference, processes, distributed")
     p.add_argument("--workers", type=int, default=4, help="workers per run")
@@ -88,28 +100,69 @@ def _workers(n: int) -> int:
     return n
 
 
-def _prepare_out(path) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    stale = out / "records"
-    if stale.is_dir():  # a re-run replaces the previous records, never mixes with them
-        for f in stale.glob("*.json"):
-            f.unlink()
-    return out
+def _on_requested_backends(specs, backends, algorithms) -> list:
+    """Keep the checks on ``backends``; say which were left out and why (on stderr when
+    something is left to run, in the one error line when nothing is)."""
+    kept = [s for s in specs if s.backend in backends]
+    notes = []
+    for b in backends:
+        names = sorted(a.name for a in algorithms if b not in getattr(a, "backends", ()))
+        if names:
+            notes.append(f"skipped on {b} (not supported by the algorithm): {', '.join(names)}")
+    dropped = [s for s in specs if s.backend not in backends]
+    if dropped:
+        notes.append(f"skipped {len(dropped)} reference-only check(s) (bound coverage, studies): "
+                     f"--backend {','.join(backends)} does not include reference")
+    if not kept:
+        raise UsageError(f"nothing to run on --backend {','.join(backends)}"
+                         + (f"; {'; '.join(notes)}" if notes else ""))
+    for note in notes:
+        print(f"asyncbound: {note}", file=sys.stderr)
+    return kept
 
 
-def _finish(out: Path, results: list[dict], info: dict, t0: float) -> int:
+def _execute(out: OutputDir, specs, info: dict, run_into=None) -> int:
+    """Run ``specs`` into ``out``'s staging area; commit, or keep the partial result.
+
+    ``specs``: the check specs, or (with ``run_into(staging, done)``, which appends each finished
+    record to ``done``) the number of checks planned."""
+    from asyncbound.checks import runner
+
+    t0 = time.perf_counter()
+    done: list[dict] = []
+    n_planned = specs if run_into is not None else len(specs)
+    with out:
+        try:
+            if run_into is None:
+                runner.run_specs(specs, out.staging, progress=_progress, results=done)
+            else:
+                run_into(out.staging, done)
+        except KeyboardInterrupt as exc:
+            info["status"] = "interrupted"
+            signame = signal.Signals(interrupt_exit_code(exc) - 128).name
+            info["interrupted"] = {"signal": signame,
+                                   "checks_done": len(done), "checks_planned": n_planned}
+            _write_run_and_report(out.staging, done, info, t0)
+            where = out.keep_partial()
+            print(f"asyncbound {info['command']}: interrupted after {len(done)} of {n_planned} "
+                  f"checks; partial results (marked interrupted) kept in {where}", file=sys.stderr)
+            return interrupt_exit_code(exc)
+        info["status"] = "complete"
+        _write_run_and_report(out.staging, done, info, t0)
+        out.commit()
+    print(runner.verdict_table(done))
+    print(f"\nrecords: {out.path / 'records'}  report: {out.path / 'index.html'}  "
+          f"({info['duration_s']:.0f}s)")
+    return runner.exit_code(done)
+
+
+def _write_run_and_report(where: Path, results: list[dict], info: dict, t0: float) -> None:
     from asyncbound.checks import records, runner
 
     info["duration_s"] = time.perf_counter() - t0
     info["verdicts"] = {v: sum(r["verdict"] == v for r in results) for v in records.VERDICTS}
-    records.write_run(out, info)
-    page = runner.write_report(out, results, info)
-    print(runner.verdict_table(results))
-    print(f"\nrecords: {out / 'records'}  report: {page}  ({info['duration_s']:.0f}s)")
-    return runner.exit_code(results)
+    records.write_run(where, info)
+    runner.write_report(where, results, info)
 
 
 def _single_thread() -> None:
@@ -126,32 +179,58 @@ def _verify(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg", force=True)
     _single_thread()
-    from asyncbound.checks import records, runner, suite
+    from asyncbound.checks import records, suite
+    from asyncbound.implementations.registry import ALGORITHMS
 
     backends = _backends(args.backend)
     workers = _workers(args.workers)
-    out = _prepare_out(args.out)
-    t0 = time.perf_counter()
+    if args.suite == "paper":
+        return _verify_paper(args)
+    out = OutputDir(args.out, command="verify").validate()
     specs = suite.build_suite(args.suite, backends=backends, workers=workers,
                               include_studies=not args.no_studies)
+    algorithms = list(ALGORITHMS.values())
     if args.with_variants:
         from asyncbound.checks import variant
 
         for path in args.with_variants:
-            loaded = variant.load_variant(path)
+            loaded = variant.load_variant(path, backends=backends)
             specs += variant.specs_for_variant(loaded, suite=args.suite, backends=backends, workers=workers)
+            algorithms.append(loaded.algorithm)
     if args.only:
         keys = [k for k in args.only.split(",") if k]
         specs = [s for s in specs if any(k in s.check_id for k in keys)]
         if not specs:
             raise UsageError(f"--only {args.only!r} matches no check")
+    specs = _on_requested_backends(specs, backends, algorithms if not args.only else [])
     print(f"asyncbound verify: {len(specs)} checks, suite={args.suite}, backends={','.join(backends)}",
           file=sys.stderr, flush=True)
     info = records.run_info(command="verify", argv=sys.argv, suite=args.suite,
                             seeds=sorted({s.seeds for s in specs}),
                             extra={"backends": list(backends), "workers": workers, "n_checks": len(specs)})
-    results = runner.run_specs(specs, out, progress=_progress)
-    return _finish(out, results, info, t0)
+    return _execute(out, specs, info)
+
+
+def _verify_paper(args: argparse.Namespace) -> int:
+    """The paper suite (checks/paper_suite): one study record per paper claim."""
+    from asyncbound.checks import records
+    from asyncbound.checks.paper_suite import STUDIES, run_paper_suite
+    from asyncbound.implementations.problems.datasets import load_builtin
+
+    load_builtin("digits")  # no scikit-learn: one line naming the data extra, before any output
+    only = None
+    if args.only:
+        keys = [k for k in args.only.split(",") if k]
+        only = [n for n in STUDIES if any(k in n for k in keys)]
+        if not only:
+            raise UsageError(f"--only {args.only!r} matches no study (studies: {', '.join(STUDIES)})")
+    out = OutputDir(args.out, command="verify").validate()
+    n = len(only or STUDIES)
+    print(f"asyncbound verify: {n} paper studies", file=sys.stderr, flush=True)
+    info = records.run_info(command="verify", argv=sys.argv, suite="paper", seeds=[0, 1],
+                            extra={"studies": list(only or STUDIES)})
+    return _execute(out, n, info, lambda staging, done: run_paper_suite(
+        staging, only=only, progress=_progress, results=done))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -159,19 +238,19 @@ def _check(args: argparse.Namespace) -> int:
 
     matplotlib.use("Agg", force=True)
     _single_thread()
-    from asyncbound.checks import records, runner, variant
+    from asyncbound.checks import records, variant
 
     backends = _backends(args.backend)
     workers = _workers(args.workers)
-    loaded = variant.load_variant(args.variant)
-    out = _prepare_out(args.out or Path(DEFAULT_OUT) / Path(args.variant).stem)
-    t0 = time.perf_counter()
+    out = OutputDir(args.out or Path(DEFAULT_OUT) / Path(args.variant).stem, command="check")
+    out.validate()
+    loaded = variant.load_variant(args.variant, backends=backends)
     specs = variant.specs_for_variant(loaded, suite=args.suite, backends=backends, workers=workers)
+    specs = _on_requested_backends(specs, backends, [loaded.algorithm])
     print(f"asyncbound check: {loaded.algorithm.name} from {args.variant}: {len(specs)} checks",
           file=sys.stderr, flush=True)
     info = records.run_info(command="check", argv=sys.argv, suite=args.suite,
                             seeds=sorted({s.seeds for s in specs}),
                             extra={"variant": str(args.variant), "algorithm": loaded.algorithm.name,
                                    "backends": list(backends), "workers": workers})
-    results = runner.run_specs(specs, out, progress=_progress)
-    return _finish(out, results, info, t0)
+    return _execute(out, specs, info)

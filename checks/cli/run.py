@@ -1,8 +1,13 @@
 """``asyncbound algorithms`` and ``asyncbound run``: list the registry; run one algorithm.
 
 ``run`` validates every argument before any work (bad input: one line, exit 2, nothing
-written), runs, then writes ``OUT/trace.parquet`` and ``OUT/run.json`` atomically and prints
-a one-paragraph summary. torch is imported inside the handlers only.
+written): options a backend would ignore are refused (:data:`OPTION_BACKENDS`), the memory the
+run needs is estimated before anything is allocated (:mod:`asyncbound.checks.memory`), and
+``--out`` is checked by :class:`~asyncbound.checks.outdir.OutputDir` (a directory holding a
+verify result is never overwritten). The run writes into the output directory's staging area,
+committed on success. Exit codes: 0 complete, 1 a worker failed or hung, 3 diverged (the
+partial trace is kept, marked incomplete with the cause), 130/143 interrupted (partial trace
+kept). torch is imported inside the handlers only.
 """
 
 from __future__ import annotations
@@ -12,7 +17,19 @@ import math
 import sys
 from pathlib import Path
 
-from asyncbound.checks.errors import UsageError
+from asyncbound.checks.errors import EXIT_DIVERGED, EXIT_FAIL, UsageError, interrupt_exit_code
+from asyncbound.checks.outdir import OutputDir
+
+#: run option (argparse dest) -> the backends on which it does something; elsewhere it is refused
+OPTION_BACKENDS = {
+    "lock": ("processes",),                      # --lock / --lock-free
+    "instrument": ("processes", "distributed"),  # --no-instrument
+    "grad_norms": ("processes", "distributed"),  # --no-grad-norms
+    "max_delay": ("reference", "processes"),     # --max-delay (distributed measures its own)
+}
+_FLAG = {"lock": "--lock/--lock-free", "instrument": "--no-instrument",
+         "grad_norms": "--no-grad-norms", "max_delay": "--max-delay"}
+_DEFAULT = {"lock": None, "instrument": True, "grad_norms": True, "max_delay": None}
 
 
 def register(subparsers) -> None:
@@ -95,10 +112,20 @@ def _validate(args):
     if args.backend not in spec.backends:
         raise UsageError(f"{spec.name} does not run on backend {args.backend!r} "
                          f"(supported: {', '.join(spec.backends)})")
+    for name, backends in OPTION_BACKENDS.items():
+        if getattr(args, name) != _DEFAULT[name] and args.backend not in backends:
+            raise UsageError(f"{_FLAG[name]} does nothing on backend {args.backend!r} "
+                             f"(it is for: {', '.join(backends)})")
     for name in ("steps", "seeds", "workers", "eval_every", "dim"):
         _positive(name.replace("_", "-"), getattr(args, name))
     _positive("seed", args.seed, 0)
     _positive("max-delay", args.max_delay, 0)
+    if args.delay is not None and not args.delay.strip():
+        raise UsageError("--delay must be a delay spec (none, constant:T, uniform:T, ...), got ''")
+    from asyncbound.checks.memory import check_run_fits
+
+    check_run_fits(problem=args.problem, dim=args.dim, steps=args.steps, seeds=args.seeds,
+                   max_delay=args.max_delay)
     if args.lr is not None and not (args.lr > 0 and math.isfinite(args.lr)):
         raise UsageError(f"--lr must be a finite number > 0, got {args.lr}")
     workers = args.workers
@@ -137,16 +164,11 @@ def _validate(args):
         build_rule(spec, **rule_kw)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {args.out!r} exists and is not a directory")
+    out = OutputDir(args.out, command="run").validate()
     kw = dict(backend=args.backend, workers=workers, lr=args.lr, eval_every=args.eval_every,
               seed=args.seed, device=args.device)
-    for flag, name in (("--no-instrument", "instrument"), ("--no-grad-norms", "grad_norms")):
+    for name in ("instrument", "grad_norms"):
         if not getattr(args, name):
-            if args.backend == "reference":
-                raise UsageError(f"{flag} is for the real backends (processes, distributed); "
-                                 "the reference backend always records every update")
             kw[name] = False
     if args.lock is not None:
         kw["lock"] = args.lock
@@ -157,27 +179,54 @@ def _validate(args):
 
 def _run(args) -> int:
     spec, problem, model, kw, out = _validate(args)
-    import numpy as np
     from asyncbound.implementations.backends import run
-    from asyncbound.implementations.backends._faults import BackendRunError
+    from asyncbound.implementations.backends._faults import (
+        BackendRunError,
+        RunInterrupted,
+        is_diverged,
+    )
 
     kw.pop("max_delay", None)  # already folded into the model
-    try:
-        trace = run(spec.name, problem, model, args.steps, args.seeds, **kw)
-    except BackendRunError as err:
-        # A worker died or hung: keep the partial trace (marked incomplete) for diagnosis and
-        # name the cause in one line; exit 1 (a fault of the run, not of the arguments).
-        if err.trace is not None and len(err.trace.columns["update"]):
-            err.trace.meta.setdefault("cli", {"argv": sys.argv[1:]})
-            err.trace.write(out)
-            kept = f"; partial trace ({len(err.trace.columns['update'])} updates) kept in {out}"
-        else:
-            kept = "; no update was recorded, nothing written"
-        print(f"asyncbound run: run failed: {err}{kept}", file=sys.stderr)
-        return 1
-    trace.meta["problem"]["seed"] = args.seed
-    trace.meta["cli"] = {"argv": sys.argv[1:]}
-    trace.write(out)
+    with out:
+        try:
+            trace = run(spec.name, problem, model, args.steps, args.seeds, **kw)
+        except BackendRunError as err:
+            # A worker died or hung: keep the partial trace (marked incomplete) for diagnosis
+            # and name the cause in one line; exit 1 (a fault of the run, not of the arguments).
+            kept = _keep_partial(out, err.trace)
+            print(f"asyncbound run: run failed: {err}{kept}", file=sys.stderr)
+            return EXIT_FAIL
+        except RunInterrupted as exc:
+            kept = _keep_partial(out, exc.trace)
+            print(f"asyncbound run: {exc}{kept}", file=sys.stderr)
+            return interrupt_exit_code(exc)
+        trace.meta["problem"]["seed"] = args.seed
+        if is_diverged(trace.meta):
+            trace.meta.setdefault("cause", "diverged")
+            kept = _keep_partial(out, trace)
+            print(f"asyncbound run: {spec.name} {trace.meta.get('error')}{kept}", file=sys.stderr)
+            return EXIT_DIVERGED
+        trace.meta["cli"] = {"argv": sys.argv[1:]}
+        trace.write(out.staging)
+        out.commit()
+    _summary(spec, problem, model, kw, args, trace, out.path)
+    return 0
+
+
+def _keep_partial(out: OutputDir, trace) -> str:
+    """Write a stopped run's partial trace (marked incomplete) and keep it; the tail of the line."""
+    if trace is None or not len(trace.columns["update"]):
+        return "; no update was recorded, nothing written"
+    trace.meta["complete"] = False
+    trace.meta.setdefault("cli", {"argv": sys.argv[1:]})
+    trace.write(out.staging)
+    where = out.keep_partial()
+    return f"; partial trace ({len(trace.columns['update'])} updates, incomplete) kept in {where}"
+
+
+def _summary(spec, problem, model, kw, args, trace, out: Path) -> None:
+    import numpy as np
+
     cols = trace.columns
     if not len(cols["update"]):  # --no-instrument: no per-update rows, only the count
         rate = trace.meta.get("updates_per_s")
@@ -186,7 +235,7 @@ def _run(args) -> int:
               f"{args.steps} updates applied"
               + (f" at {rate:.1f} updates/s" if rate else "")
               + f". Wrote {out / 'trace.parquet'} and {out / 'run.json'}.")
-        return 0
+        return
     last = cols["update"] == cols["update"].max()
     final = np.nanmean(cols["loss"][last]) if last.any() else float("nan")
     loss0 = trace.meta.get("loss0")
@@ -198,4 +247,3 @@ def _run(args) -> int:
           f"{int(cols['update'].max()) + 1} of {args.steps} updates, {status}: final loss mean "
           f"{final:.6g}{initial}; staleness mean {st.mean():.3g}, max {int(st.max())}. "
           f"Wrote {out / 'trace.parquet'} and {out / 'run.json'}.")
-    return 0

@@ -7,13 +7,14 @@ the source tree, not the wheel, so this subcommand looks for them next to the pa
 
 from __future__ import annotations
 
+import argparse
 import runpy
 import sys
 from pathlib import Path
 
 from asyncbound.checks.errors import UsageError
 
-_BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+_BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def available() -> dict[str, Path]:
@@ -38,6 +39,8 @@ def _handler(args) -> int:
     try:
         runpy.run_path(str(path), run_name="__main__")
     except SystemExit as exc:  # a benchmark's own exit code is ours
+        if isinstance(exc.code, str):  # sys.exit("message"): the message, exit 1
+            raise UsageError(exc.code) from None
         return int(exc.code or 0)
     finally:
         sys.argv = old_argv
@@ -51,6 +54,9 @@ def register(subparsers) -> None:
         description="Run one of the benchmark scripts in benchmarks/ and print its ratios.",
     )
     p.add_argument("name", nargs="?", help="benchmark name (e.g. reference, hogwild, async_vs_sync, report)")
-    p.add_argument("bench_args", nargs="*", help="arguments passed to the benchmark script")
+    # REMAINDER: everything after NAME is the benchmark's own (``bench NAME --flag`` and
+    # ``bench NAME -- --flag`` mean the same)
+    p.add_argument("bench_args", nargs=argparse.REMAINDER,
+                   help="arguments passed to the benchmark script")
     p.add_argument("--list", action="store_true", help="list the benchmarks")
     p.set_defaults(handler=_handler)
