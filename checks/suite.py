@@ -146,8 +146,8 @@ def build_suite(name: str = "quick", *, backends=("reference",), workers: int = 
         from asyncbound.implementations.backends import capabilities
 
         # a real backend runs one process per seed and run: searching it is a benchmark's job
-        specs = [copy.copy(s) if s.study else _searched(s, SUITE_SEARCH[name], capabilities(s.backend))
-                 for s in specs]
+        specs = [_searched(s, SUITE_SEARCH[name], capabilities(s.backend))
+                 if s.test == "bound" and not s.study else copy.copy(s) for s in specs]
     return specs
 
 
