@@ -12,5 +12,7 @@ Modules: ``measure`` (estimators on traces), ``stats`` (intervals, named toleran
 records, traces, report), ``variant`` (user variant files), ``strategies`` and ``properties``
 (hypothesis), ``step_decay``, ``false_alarm``, ``cli`` (the command line, one module per subcommand),
 ``errors`` (exit codes, the CLI's one error path), ``outdir`` (validate, lock, stage, commit an output
-directory), ``memory`` (a run's memory, estimated before allocating), ``reliability`` (the probe).
+directory), ``memory`` (a run's memory, estimated before allocating), ``reliability`` (the probe),
+``search_space`` and ``search`` (a bound's admissible space and the worst-case search inside a
+bound check), ``power_conjecture`` and ``tightness`` (benchmark scripts of the search).
 """

@@ -231,19 +231,41 @@ SYSTEM_OF_PATTERN = {
 SAME_B = {"parameter_server": "async_shared_memory"}
 
 
-def system_symbols(bound) -> set[str]:
-    """Symbols a check needs beyond the bound's own (the system B formula's tau, M, gamma)."""
-    if getattr(bound, "metric_id", None) == "view_gap" and "B" in bound.expr_symbols():
-        return {"tau", "M", "gamma_topk", "n_workers", "n_crash"}
+def _certifies_m(problem) -> bool:
+    return problem is not None and "M" in (getattr(problem, "constants", {}) or {})
+
+
+def system_symbols(bound, problem=None) -> set[str]:
+    """Symbols a check needs beyond the bound's own (the system B formula's tau, M, gamma):
+    always for the elastic-consistency definition (metric view_gap), and for any other bound in
+    B when ``problem`` certifies M (then B comes from the formula, see :func:`system_constants`)."""
+    syms = {"tau", "M", "gamma_topk", "n_workers", "n_crash"}
+    if "B" not in bound.expr_symbols():
+        return set()
+    if getattr(bound, "metric_id", None) == "view_gap" or _certifies_m(problem):
+        return syms
     return set()
 
 
 def system_constants(bound, consts: dict, pattern: str) -> dict:
-    """For the elastic-consistency definition (expr eta*B, metric view_gap), B is the SYSTEM's
-    formula (tau*M for lock-free shared memory, ...), not the measured B: comparing the measured
-    view gap with eta*B_measured would be a tautology. The measured B is kept as ``B_measured``.
-    ``pattern``: the run's access pattern (:data:`SYSTEM_OF_PATTERN`)."""
-    if getattr(bound, "metric_id", None) != "view_gap" or "B" not in bound.expr_symbols():
+    """B of the SYSTEM's formula (tau*M for lock-free shared memory, ...) instead of the B
+    measured on the run, in two cases:
+
+    - the elastic-consistency definition (expr eta*B, metric view_gap): comparing the measured
+      view gap with eta*B_measured would be a tautology;
+    - any other bound in B when M is certified (issue 12, divergence that counts): the formula
+      with certified M and the schedule's tau is an upper bound of the elastic constant
+      (E||x_t - v_t||^2 <= eta^2 tau sum E||g||^2 <= (eta tau M)^2, so it serves the norm and the
+      squared form), known without the run's iterates, so a run that diverges under every side
+      condition is a FAIL rather than a vacuous bound measured on the diverging run.
+
+    The measured B is kept as ``B_measured``. ``pattern``: the run's access pattern
+    (:data:`SYSTEM_OF_PATTERN`)."""
+    if "B" not in bound.expr_symbols():
+        return consts
+    view_gap = getattr(bound, "metric_id", None) == "view_gap"
+    m = consts.get("M")
+    if not view_gap and (m is None or m.origin != "certified"):
         return consts
     try:
         from asyncbound.theory.papers.nadiradze2021 import B_SYSTEMS

@@ -13,6 +13,9 @@
    interval and the verdict by the bound's kind;
 4. return a record (:mod:`.records`, CONTRACTS §9).
 
+A check with a ``search`` profile goes to :func:`.search.search_check`, which calls this function
+for every configuration it screens and for the deciding run (issue 12).
+
 Before running, a run outside the bound's algorithm class (a projecting problem under an
 unconstrained theorem, momentum under a plain-SGD theorem: :func:`.applicability.outside_class`)
 is NOT_APPLICABLE without running. With ``looks > 1`` on a backend that batches seeds, an
@@ -68,6 +71,9 @@ class CheckSpec:
     #: other bounds that this check's measurement decides as well (the same finite-run proxy);
     #: the suite runs such a measurement once instead of once per bound (see suite.SAME_MEASUREMENT)
     also_checks: tuple = ()
+    #: worst-case search profile (``checks.search.PROFILES``: quick, full, thorough); None: the
+    #: check runs at its one configuration. Studies are not searched.
+    search: str | None = None
     #: the check kind (CONTRACTS §9 ``test``): "bound" (this module), "oracle" (the exact
     #: trajectory, ``checks.oracle``), "conformance" or "lemma" (``checks.exact``; ``bound`` then
     #: names the kind); "study" is a bound spec with ``study``
@@ -145,6 +151,12 @@ def _run_once(check: CheckSpec, alpha: float) -> dict:
 
         rec = studies.run_study(check, bound, alpha)
         rec.setdefault("test", "study")
+        rec["duration_s"] = time.perf_counter() - t0
+        return rec
+    if check.search:
+        from asyncbound.checks import search
+
+        rec = search.search_check(check, alpha)
         rec["duration_s"] = time.perf_counter() - t0
         return rec
     algo = planning.load_algorithm(check.algorithm)

@@ -103,7 +103,7 @@ def evaluate_trace(check, bound, problem, trace, plan, alpha: float) -> dict:
                              F0_samples=initial_gap(trace, problem), overrides=check.overrides,
                              assumptions=tuple(a.key for a in bound.assumptions))
     names = bound.symbols() - binding.UNBINDABLE
-    consts, missing = binding.bind(names | binding.system_symbols(bound), ctx)
+    consts, missing = binding.bind(names | binding.system_symbols(bound, problem), ctx)
     missing = [m for m in missing if m in names]
     consts = binding.system_constants(bound, consts, pattern)
     out["constants"] = {k: c.as_dict() for k, c in consts.items()}

@@ -8,7 +8,12 @@ solved from the bound's side condition by the engine unless fixed here with a re
 Profiles:
 - ``quick``: N_SEEDS_QUICK seeds, short runs; covers every algorithm and every bound (CI, <= 5 min
   on 2 cores);
-- ``full``: N_SEEDS_FULL seeds, runs 2-4x longer, relu_net for PASSM, larger sweeps.
+- ``full``: N_SEEDS_FULL seeds, runs 2-4x longer, relu_net for PASSM, larger sweeps;
+- ``thorough``: the full suite with the thorough worst-case search.
+
+Every bound check of a suite on a backend that batches seeds searches its bound's admissible
+space for the worst configuration and decides there (:mod:`.search`, issue 12) with the search
+profile of the suite (:data:`SUITE_SEARCH`); studies run at their one configuration.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from asyncbound.checks.stats import N_SEEDS_FULL, N_SEEDS_QUICK, N_SEEDS_REAL
 
 log = logging.getLogger(__name__)
 
-SUITES = ("quick", "full")
+SUITES = ("quick", "full", "thorough")
+#: suite -> worst-case search profile of its bound checks (checks.search.PROFILES)
+SUITE_SEARCH = {"quick": "quick", "full": "full", "thorough": "thorough"}
 
 # Per-bound configuration. ``lr`` is fixed only where the bound's own side condition does not
 # constrain eta enough to keep plain SGD stable (the theorem allows it, the run would still be
@@ -103,7 +110,7 @@ def spec_for(algorithm, bound_key: str, *, suite: str = "quick", backend: str = 
     cfg = copy.deepcopy(BOUND_CONFIG.get(bound_key, dict(problem="quadratic", delay="uniform:4",
                                                          steps=1500, eval_every=10)))
     seeds = N_SEEDS_QUICK if suite == "quick" else N_SEEDS_FULL
-    if suite == "full":
+    if suite != "quick":
         cfg["steps"] = int(cfg["steps"] * 3)
         if cfg.get("study") == "passm_stationarity":
             cfg["problem"] = "relu_net"
@@ -126,12 +133,32 @@ def spec_for(algorithm, bound_key: str, *, suite: str = "quick", backend: str = 
 
 
 def build_suite(name: str = "quick", *, backends=("reference",), workers: int = 4,
-                algorithms=None, include_studies: bool = True) -> list[CheckSpec]:
+                algorithms=None, include_studies: bool = True, search: bool = True) -> list[CheckSpec]:
     """Every algorithm x every bound it claims (x backends it supports), every bound at least once,
     and the paper studies. ``algorithms``: restrict to these registry entries (AlgorithmSpecs or
-    names); unknown bound keys claimed by an algorithm are kept (the engine reports them)."""
+    names); unknown bound keys claimed by an algorithm are kept (the engine reports them).
+    ``search``: bound checks search their admissible space (profile ``SUITE_SEARCH[name]``)."""
     if name not in SUITES:
         raise ValueError(f"unknown suite {name!r}; valid: {', '.join(SUITES)}")
+    specs = _build(name, backends=backends, workers=workers, algorithms=algorithms,
+                   include_studies=include_studies)
+    if search:
+        from asyncbound.implementations.backends import capabilities
+
+        # a real backend runs one process per seed and run: searching it is a benchmark's job
+        specs = [_searched(s, SUITE_SEARCH[name], capabilities(s.backend))
+                 if s.test == "bound" and not s.study else copy.copy(s) for s in specs]
+    return specs
+
+
+def _searched(spec: CheckSpec, profile: str, caps) -> CheckSpec:
+    out = copy.copy(spec)
+    if caps.batches_seeds:
+        out.search = profile
+    return out
+
+
+def _build(name: str, *, backends, workers: int, algorithms, include_studies: bool) -> list[CheckSpec]:
     bounds = _known_bounds()
     algos = _algorithms()
     chosen = list(algos.values()) if algorithms is None else [

@@ -90,6 +90,13 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
     if d.get("sweep"):
         figs.append(_figure(figures.sweep_figure(d["sweep"]), f"{prefix}-sweep",
                             "Measured/bound ratio across the sweep (dashed: ratio 1, the bound)."))
+    if d.get("search"):
+        from asyncbound.reports.search_figure import search_figure
+
+        figs.append(_figure(search_figure(d["search"], d.get("worst")), f"{prefix}-search",
+                            f"Worst-case search: measured/bound of the {len(d['search'])} screened "
+                            "configurations (circled: the worst, decided on fresh seeds; crosses: "
+                            "no claim there; dashed: the bound)."))
     if staleness:
         figs.append(_figure(figures.staleness_figure(staleness, title=f"Staleness per worker ({d['backend']})"),
                             f"{prefix}-stale", f"Staleness distribution per worker, from the {staleness_from}."))
@@ -127,6 +134,13 @@ def check_context(record: Record, prefix: str, summary: summarise.TraceSummary |
         "ce_text": ce_text,
         "ratio_class": tables._ratio_class(d),
         "div_rows": tables.config_rows(d["divergence"]) if d.get("divergence") else [],
+        "reproduce": d.get("reproduce"),
+        "side_by_side": [
+            {"config": ", ".join(f"{k}={tables.fmt(v) if isinstance(v, float) else v}"
+                                 for k, v in (e.get("axes") or {}).items()),
+             "baseline": (e.get("baseline") or {}).get("algorithm"),
+             "baseline_verdict": (e.get("baseline") or {}).get("verdict")}
+            for e in (d.get("diverges_where_baseline_converges") or [])],
     }
 
 

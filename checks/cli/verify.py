@@ -51,9 +51,11 @@ def register(subparsers) -> None:
                      "DIR/records/*.json, DIR/traces/*.parquet, DIR/run.json and DIR/index.html."),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--suite", choices=("quick", "full", "paper"), default="quick",
-                   help="quick: CI-sized (minutes); full: more seeds, longer runs; paper: the "
-                        "papers' experiments on real data (needs the data extra)")
+    p.add_argument("--suite", choices=("quick", "full", "thorough", "paper"), default="quick",
+                   help="quick: CI-sized (minutes); full: more seeds, longer runs; thorough: the full "
+                        "suite with the largest worst-case search (every bound check searches its "
+                        "admissible space with the suite's profile); paper: the papers' "
+                        "experiments on real data (needs the data extra)")
     p.add_argument("--backend", default="reference",
                    help="comma-separated backends: reference, processes, distributed")
     p.add_argument("--workers", type=int, default=4, help="workers per run")
@@ -75,7 +77,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     c.add_argument("variant", metavar="VARIANT.py", help="path of the variant file")
-    c.add_argument("--suite", choices=("quick", "full"), default="quick")
+    c.add_argument("--suite", choices=("quick", "full", "thorough"), default="quick")
     c.add_argument("--backend", default="reference", help="comma-separated backends")
     c.add_argument("--workers", type=int, default=4)
     c.add_argument("--out", default=None, help="output directory (default: asyncbound-out/<variant>)")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from .base import CANONICAL_CONSTANTS, Problem
 from .data import load_dataset
+from .huber import Huber
 from .mlp import MLP
 from .nonsmooth import Hinge, L1LeastSquares, ReluNet
 from .quadratic import Quadratic
@@ -26,6 +27,7 @@ _FACTORIES: dict[str, Callable[..., Problem]] = {
     "least_squares": LeastSquares,
     "logistic": Logistic,
     "logistic_box": _logistic_box,
+    "huber": Huber,
     "l1_least_squares": L1LeastSquares,
     "hinge": Hinge,
     "relu_net": ReluNet,
@@ -48,5 +50,5 @@ def get_problem(name: str, *, dim: int | None = None, seed: int = 0, **options) 
     return _FACTORIES[name](seed=seed, **options)
 
 
-__all__ = ["CANONICAL_CONSTANTS", "MLP", "PROBLEMS", "Hinge", "L1LeastSquares", "LeastSquares",
+__all__ = ["CANONICAL_CONSTANTS", "MLP", "Huber", "PROBLEMS", "Hinge", "L1LeastSquares", "LeastSquares",
            "Logistic", "Problem", "Quadratic", "ReluNet", "get_problem", "load_dataset"]

@@ -101,8 +101,10 @@ def test_user_bound_example_is_short_registers_its_bound_and_passes(registries):
     assert theory.is_user_bound("my_delayed_sgd/nonconvex")
     assert rec["verdict"] == "PASS", rec["reason"]
     assert rec["bound"]["key"] == "my_delayed_sgd/nonconvex" and rec["bound"]["provenance"] == "claimed"
-    # the step size is planned from the user's own side condition, eta <= 1/(2 L (tau + 1))
-    assert "eta <= 1/(2*L*(tau + 1)) = 0.1" in rec["config"]["lr_rule"] and rec["config"]["lr"] == 0.05
+    # the step size is planned from the user's own side condition, eta <= 1/(2 L (tau + 1)): at
+    # the variant's own configuration (the search's anchor) and at the deciding (worst) one
+    assert "x admissible max (eta <= 1/(2*L*(tau + 1)) = " in rec["config"]["lr_rule"]
+    assert rec["search"][0]["axes"]["anchor"] and rec["search"][0]["lr"] == 0.05
     assert all(c["holds"] for c in rec["conditions"])
 
 

@@ -1,0 +1,247 @@
+"""The admissible configuration space of a bound, derived from the theorem (issue 12).
+
+A bound check used to run at one configuration. Here a bound's *space* is every configuration
+the theorem makes a claim about, on the axes a run can vary:
+
+- step size: ``eta / eta_max`` in ``(0, 1]``, where ``eta_max`` is the admissible maximum solved
+  from the bound's side condition (``planning.admissible_lr``) at the tau the delay model
+  guarantees (``max_delay``). A bound with no condition on eta (it holds for every eta > 0) is
+  searched around the step its check configures (``NO_CONDITION_LR``): stability is not the
+  theorem's business there, and an exploding run with measured constants would only be vacuous;
+- delay family and tau: ``adversarial:T`` (the bounded-delay worst case), ``uniform:T``,
+  ``geometric`` and ``pareto`` (heavy tail) capped at T, heterogeneous virtual-time speeds
+  capped at T. Every one guarantees ``max_delay = T``, so eta_max is solved at T;
+- problem family and parameters: among :data:`PROBLEM_FAMILIES`, those that *certify* every
+  constant of the bound and its conditions (:func:`certifies`) and satisfy its structural
+  assumptions (:func:`structurally_covered`); constants that are measured by definition (the
+  run's own starting gap F0, ||x0 - x*||^2, staleness, block fractions, the elastic constant B
+  of the run) are allowed;
+- workers and horizon K (multiples of the check's configured K).
+
+A configuration the theorem does not cover after all (a side condition fails on the run, a
+certificate is missing) comes back NOT_APPLICABLE from ``run_check`` and is no candidate for the
+worst case (see :mod:`.search`).
+
+Points are given in the unit cube (one coordinate per axis, categorical axes by ``floor(u n)``)
+so that the search's design (:mod:`.search`) is independent of the axes' meaning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+#: constants a run measures by definition (not certificates a problem could give): F0 and
+#: r0_sq at the recorded starting points, staleness and block fractions from the schedule, and the
+#: run's own elastic constant B (replaced by the system formula when M is certified)
+MEASURED_BY_DEFINITION = frozenset({"F0", "r0_sq", "tau", "tau_avg", "p_min", "B"})
+
+#: factors of the configured step searched for bounds without a condition on eta
+NO_CONDITION_LR = (0.5, 2.0)
+
+
+@dataclass(frozen=True)
+class ProblemFamily:
+    """A registered problem and its parameter levels, ordered from benign to hard."""
+
+    name: str
+    levels: dict = field(default_factory=dict)  # option -> tuple of values
+    fixed: dict = field(default_factory=dict)
+
+    def options(self, u: tuple[float, ...]) -> dict:
+        """The options at unit coordinates ``u`` (one per option, in ``levels`` order)."""
+        out = dict(self.fixed)
+        for (name, vals), x in zip(self.levels.items(), u[:len(self.levels)], strict=True):
+            out[name] = vals[min(int(x * len(vals)), len(vals) - 1)]
+        return out
+
+
+#: the problems the search draws from (condition number, noise, dimension; the non-quadratic,
+#: bounded-gradient and non-convex ones); a bound keeps those that certify its constants
+PROBLEM_FAMILIES: tuple[ProblemFamily, ...] = (
+    ProblemFamily("quadratic", {"cond": (1.0, 10.0, 100.0), "sigma": (0.01, 0.1, 1.0), "dim": (5, 10, 20)}),
+    ProblemFamily("huber", {"delta": (0.5, 1.0, 2.0), "dim": (5, 10, 20)}),
+    ProblemFamily("logistic", {"lam": (0.1, 0.03, 0.01), "dim": (5, 10, 20)}),
+    ProblemFamily("logistic_box", {"box": (0.5, 1.0, 2.0), "dim": (5, 10, 20)}),
+    ProblemFamily("mlp", {"hidden": (4, 8, 16)}, {"n": 256, "inputs": 4}),
+)
+
+#: ordered so that the first 3 design points (checks.search.design_point's rotated base-5 axis:
+#: cells 2, 3, 4, then 0, 1) visit adversarial, pareto, virtual; uniform is the suite's anchor
+DELAY_FAMILIES = ("uniform", "geometric", "adversarial", "pareto", "virtual")
+#: a bound's taus: its configured one and up to TAU_FACTOR times it
+TAU_FACTOR = 3
+
+
+def delay_spec(family: str, tau: int, u: float, workers: int) -> str:
+    """The delay model of ``family`` guaranteeing ``max_delay = tau``; ``u`` in [0, 1] is the
+    family's shape (geometric: mean from tau/4 to tau; pareto: tail index 2.5 down to 1.1, i.e.
+    from finite variance to nearly infinite mean; virtual: the slowest worker 1x to 8x slower)."""
+    if tau == 0:
+        return "none"
+    if family in ("adversarial", "uniform"):
+        return f"{family}:{tau}"
+    if family == "geometric":
+        mean = tau * (0.25 + 0.75 * u)
+        return f"geometric:{1.0 / (1.0 + mean):.4g},cap={tau}"
+    if family == "pareto":
+        return f"pareto:{2.5 - 1.4 * u:.3g},cap={tau}"
+    if family == "virtual":
+        slow = 1.0 + 7.0 * u
+        speeds = ",".join(["1"] * (workers - 1) + [f"{slow:.3g}"])
+        return f"virtual:speeds={speeds},cap={tau}"
+    raise ValueError(f"unknown delay family {family!r}; valid: {', '.join(DELAY_FAMILIES)}")
+
+
+def structurally_covered(bound, problem) -> bool:
+    """The theorem's structural assumptions hold on ``problem``: smoothness where assumed, a
+    box domain exactly when the theorem assumes one (an unconstrained theorem says nothing about
+    a projected run, and the converse), strong convexity only with a certified mu > 0."""
+    keys = {a.key for a in bound.assumptions}
+    consts = getattr(problem, "constants", {}) or {}
+    if "smooth" in keys and not getattr(problem, "smooth", True):
+        return False
+    if ("bounded_domain" in keys) != ("D" in consts):
+        return False
+    if "strongly_convex" in keys and not consts.get("mu", 0) > 0:
+        return False
+    return True
+
+
+def certifies(bound, problem, ctx_values: dict) -> list[str]:
+    """Symbols of the bound (and its conditions) with neither a certificate, a setting nor a
+    by-definition measurement at plan time: empty when ``problem`` certifies the bound."""
+    from asyncbound.checks import binding
+
+    needed = set(bound.symbols())
+    for c in bound.conditions:
+        needed |= {s.name for s in c.free_symbols}
+    needed -= binding.UNBINDABLE | MEASURED_BY_DEFINITION
+    return sorted(needed - ctx_values.keys())
+
+
+@dataclass
+class SearchSpace:
+    """The admissible space of one check's bound (see the module docstring)."""
+
+    bound: str
+    problems: list  # [(ProblemFamily, ...)] families that certify the bound
+    delays: tuple   # delay families (() for a synchronous pattern: no staleness)
+    taus: tuple
+    workers: tuple
+    steps: tuple
+    lr_axis: str    # "fraction": eta/eta_max in (0, 1]; "factor": x the configured lr
+    lr_range: tuple
+    excluded: dict = field(default_factory=dict)  # family -> why not a candidate
+
+    #: unit-cube axes, the two categorical ones first (checks.search.design_point)
+    AXES = ("problem", "delay", "lr", "tau", "shape", "workers", "steps", "p1", "p2", "p3")
+
+    @property
+    def dim(self) -> int:
+        return len(self.AXES)
+
+    def point(self, u) -> dict:
+        """The CheckSpec fields of unit-cube point ``u`` (``len(u) == dim``), plus the axes'
+        readable values under ``"axes"``."""
+        ax = dict(zip(self.AXES, u, strict=True))
+
+        def pick(vals, x):
+            return vals[min(int(x * len(vals)), len(vals) - 1)]
+
+        fam = pick(self.problems, ax["problem"])
+        workers = pick(self.workers, ax["workers"])
+        tau = pick(self.taus, ax["tau"])
+        family = pick(self.delays, ax["delay"]) if self.delays else "none"
+        delay = "none" if family == "none" else delay_spec(family, tau, ax["shape"], workers)
+        lo, hi = self.lr_range
+        if self.lr_axis == "fraction":
+            scale = lo + (hi - lo) * ax["lr"]
+        else:  # log-uniform factor
+            scale = math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * ax["lr"])
+        opts = fam.options((ax["p1"], ax["p2"], ax["p3"]))
+        fields = dict(problem=fam.name, problem_options=opts, delay=delay, workers=workers,
+                      steps=pick(self.steps, ax["steps"]))
+        axes = dict(problem=fam.name, **{f"problem.{k}": v for k, v in opts.items()},
+                    delay_family=family, tau=tau if family != "none" else 0, workers=workers,
+                    steps=fields["steps"])
+        if self.lr_axis == "fraction":
+            fields["lr_fraction"] = scale
+            axes["eta_over_eta_max"] = scale
+        else:
+            axes["lr_factor"] = scale
+            fields["_lr_factor"] = scale
+        fields["axes"] = axes
+        return fields
+
+    def describe(self) -> dict:
+        return {"bound": self.bound, "problems": [f.name for f in self.problems],
+                "delays": list(self.delays), "taus": list(self.taus), "workers": list(self.workers),
+                "steps": list(self.steps), "lr_axis": self.lr_axis, "lr_range": list(self.lr_range),
+                "excluded": dict(self.excluded)}
+
+
+def _certified_at_plan(bound, problem, check) -> dict:
+    from asyncbound.checks import binding, planning
+
+    algo = planning.load_algorithm(check.algorithm)
+    ctx = binding.RunContext(problem=problem, lr=0.01, steps=check.steps, workers=check.workers,
+                             hparams=planning.merged_hparams(algo, check.options, 0.01),
+                             pattern=str(getattr(algo, "pattern", "full")), delay_max=1,
+                             overrides=check.overrides)
+    consts, _ = binding.bind(bound.symbols(), ctx)
+    return binding.values(consts)
+
+
+def space_for(check, bound=None) -> SearchSpace:
+    """The admissible space of ``check``'s bound, around the check's own configuration."""
+    from asyncbound.checks import planning
+    from asyncbound.implementations.backends import capabilities
+    from asyncbound.implementations.problems import get_problem
+
+    from asyncbound import theory
+
+    bound = theory.get_bound(check.bound) if bound is None else bound
+    families, excluded = [], {}
+    for fam in PROBLEM_FAMILIES:
+        # certificates are a property of the family: its middle level stands for all of them
+        opts = fam.options(tuple(0.5 for _ in fam.levels))
+        try:
+            problem = get_problem(fam.name, seed=check.base_seed, **opts)
+        except ValueError as exc:  # pragma: no cover - a family's own levels are valid
+            excluded[fam.name] = str(exc)
+            continue
+        if not structurally_covered(bound, problem):
+            excluded[fam.name] = "structural assumption not met (smooth / box domain / mu > 0)"
+            continue
+        missing = certifies(bound, problem, _certified_at_plan(bound, problem, check))
+        if missing:
+            excluded[fam.name] = f"does not certify {', '.join(missing)}"
+            continue
+        families.append(fam)
+    if not families:  # the check's own problem stays the one candidate (measured constants)
+        families = [ProblemFamily(check.problem, {}, dict(check.problem_options))]
+    algo = planning.load_algorithm(check.algorithm)
+    pattern = str(getattr(algo, "pattern", "full"))
+    base_tau = getattr(planning.parse_delay(check.delay), "max_delay", None) or 4
+    if pattern == "sync" or check.delay == "none" or not capabilities(check.backend).injects_delays:
+        delays, taus = (), (0,)
+    else:
+        delays = DELAY_FAMILIES
+        taus = tuple(sorted({max(1, base_tau // 2), base_tau, TAU_FACTOR * base_tau}))
+    vals = _certified_at_plan(bound, _probe(families[0], check), check) | {"tau": float(base_tau)}
+    eta_max, _ = planning.admissible_lr(bound, vals)
+    if check.lr is None and math.isfinite(eta_max):
+        lr_axis, lr_range = "fraction", (0.1, 1.0)
+    else:
+        lr_axis, lr_range = "factor", NO_CONDITION_LR
+    # with a configured lr or no side condition on eta, the step is searched as a factor
+    workers = tuple(sorted({2, check.workers, 2 * check.workers}))
+    steps = (check.steps, 2 * check.steps)
+    return SearchSpace(check.bound, families, delays, taus, workers, steps, lr_axis, lr_range, excluded)
+
+
+def _probe(fam: ProblemFamily, check):
+    from asyncbound.implementations.problems import get_problem
+
+    return get_problem(fam.name, seed=check.base_seed, **fam.options(tuple(0.5 for _ in fam.levels)))

@@ -1,0 +1,173 @@
+"""Worst-case search (issue 12): the admissible space, the design, the decision on fresh seeds,
+the record's search/worst/reproduce, divergence that counts and the side-by-side baseline."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from asyncbound.checks import search, search_space
+from asyncbound.checks.engine import CheckSpec, run_check
+from asyncbound.checks.suite import build_suite, spec_for
+from asyncbound.implementations.delays import parse_delay
+from asyncbound.implementations.registry import AlgorithmSpec
+from asyncbound.implementations.rules import sgd
+from asyncbound.implementations.rules.base import FunctionalRule
+
+from tests.checks import planted
+
+ALPHA = 1e-3
+
+
+def small(spec, **kw):
+    return replace(spec, seeds=8, steps=min(spec.steps, 300), **kw)
+
+
+def exploding_momentum(*, lr: float):
+    """PLANTED BUG: plain SGD as declared, but a hidden heavy-ball buffer with factor 1.5 (a sign
+    error in a damping term): it reports no momentum, so the theorem's class admits it."""
+    inner = sgd(lr=lr, momentum=1.5)
+    return FunctionalRule("exploding_sgd", inner.init, inner.step, {"lr": lr})
+
+
+EXPLODING = AlgorithmSpec("planted_exploding_momentum", exploding_momentum, "full",
+                          {"lr": 0.05}, ("reference",),
+                          ("nadiradze2021/nonconvex_sigma",), None, "PLANTED BUG: momentum 1.5.")
+
+
+# --- the design -------------------------------------------------------------------------------
+def test_design_visits_three_problem_and_delay_families_in_three_points():
+    pts = [search.design_point(i, 10) for i in (1, 2, 3)]
+    assert all(0 <= x < 1 for p in pts for x in p)
+    assert len({int(p[0] * 3) for p in pts}) == 3  # problem axis: 3 cells of 3
+    assert len({int(p[1] * 5) for p in pts}) == 3  # delay axis: 3 of the 5 families
+    assert pts == [search.design_point(i, 10) for i in (1, 2, 3)]  # deterministic
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5])
+def test_design_rejects_bad_index(bad):
+    with pytest.raises(ValueError, match="i must be"):
+        search.design_point(bad, 10)
+
+
+def test_refinement_moves_the_step_towards_the_hard_end_first():
+    u = search.design_point(1, 10)
+    first = next(search.refinement_moves(u, 0.25))
+    i = search_space.SearchSpace.AXES.index("lr")
+    assert first[i] == pytest.approx(min(u[i] + 0.25, 0.999))
+
+
+def test_badness_ranks_fail_first_and_drops_no_claim():
+    assert search.badness({"verdict": "FAIL", "ratio": 1.5}) > search.badness({"verdict": "PASS", "ratio": 0.9})
+    assert search.badness({"verdict": "PASS", "ratio": 0.9}) > search.badness({"verdict": "PASS", "ratio": 0.2})
+    for v in ("NOT_APPLICABLE", "DIVERGED"):
+        assert search.badness({"verdict": v, "ratio": 5.0}) is None
+    # a proxy: margin positive on the claimed side
+    assert search.badness({"verdict": "PASS", "margin": 0.1, "bound_value": -0.5}) == (0, pytest.approx(-0.2))
+
+
+# --- the admissible space ---------------------------------------------------------------------
+@pytest.mark.parametrize("family", search_space.DELAY_FAMILIES)
+def test_every_delay_family_guarantees_the_tau_eta_max_is_solved_at(family):
+    for tau in (2, 7):
+        assert parse_delay(search_space.delay_spec(family, tau, 0.9, workers=4)).max_delay == tau
+
+
+def test_space_keeps_only_problems_certifying_the_bound():
+    nc = search_space.space_for(spec_for("hogwild_sgd", "classic_delayed_sgd/nonconvex"))
+    assert {f.name for f in nc.problems} == {"quadratic", "huber", "logistic"}
+    assert "L" in nc.excluded["mlp"] and "structural" in nc.excluded["logistic_box"]
+    assert nc.lr_axis == "fraction" and nc.lr_range[1] == 1.0
+    m = search_space.space_for(spec_for("hogwild_sgd", "nadiradze2021/nonconvex_M"))
+    assert [f.name for f in m.problems] == ["huber"]  # the one that certifies M
+    box = search_space.space_for(spec_for("apam", "xu_apam/convex"))
+    assert [f.name for f in box.problems] == ["logistic_box"]  # the theorem's bounded domain
+    sync = search_space.space_for(spec_for("minibatch_sgd", "classic_delayed_sgd/nonconvex"))
+    assert sync.delays == () and sync.taus == (0,)
+
+
+def test_quick_suite_searches_bound_checks_not_studies():
+    specs = build_suite("quick")
+    bound_checks = [s for s in specs if s.test == "bound" and not s.study]
+    assert bound_checks and all(s.search == "quick" for s in bound_checks)
+    assert all(s.search is None for s in specs if s not in bound_checks)  # studies, oracle, lemma
+    assert all(s.search is None for s in build_suite("quick", search=False))
+
+
+def test_unknown_profile_is_a_value_error():
+    with pytest.raises(ValueError, match="search profile"):
+        search.get_profile("huge")
+
+
+# --- a search end to end ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def correct_record():
+    return run_check(small(spec_for("hogwild_sgd", "classic_delayed_sgd/nonconvex"), search="quick"), ALPHA)
+
+
+def test_search_record_keeps_every_configuration_and_decides_on_fresh_seeds(correct_record):
+    rec = correct_record
+    assert rec["verdict"] == "PASS", rec["reason"]
+    assert len(rec["search"]) == 1 + search.PROFILES["quick"].start + search.PROFILES["quick"].refine
+    screened = {e["base_seed"] for e in rec["search"]}
+    assert len(screened) == len(rec["search"]) and min(screened) >= search.SCREEN_OFFSET
+    assert rec["config"]["base_seed"] == 0 and rec["worst"]["decided_on_seeds"] == [0, 7]
+    assert len({e["problem"] for e in rec["search"]}) >= 3
+    assert len({e["axes"].get("delay_family", e["delay"]) for e in rec["search"]}) >= 3
+    worst = rec["worst"]["screening"]
+    assert worst["badness"] == max(e["badness"] for e in rec["search"] if e["badness"])
+    assert rec["config"]["problem"] == worst["problem"] and rec["config"]["delay"] == worst["delay"]
+    assert rec["reproduce"].startswith("python -m asyncbound.checks.search --reproduce ")
+
+
+def test_reproduce_reruns_the_deciding_configuration(correct_record, capsys):
+    import shlex
+
+    argv = shlex.split(correct_record["reproduce"])[3:]
+    assert search.main(argv + ["--alpha", str(ALPHA)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("PASS") and f"{correct_record['measured']['value']:.4g}" in out
+
+
+def test_reproduce_bad_config_exits_2(capsys):
+    assert search.main(["--reproduce", '{"algorithm": "hogwild_sgd", "nope": 1}']) == 2
+    assert "unknown fields" in capsys.readouterr().err
+
+
+# --- divergence that counts -------------------------------------------------------------------
+def test_divergence_with_certified_m_is_a_fail_measured_b_is_vacuous():
+    spec = CheckSpec(algorithm=EXPLODING, bound="nadiradze2021/nonconvex_sigma", problem="huber",
+                     steps=300, seeds=8, eval_every=1)
+    rec = run_check(spec, ALPHA)
+    assert rec["verdict"] == "FAIL", rec["reason"]
+    assert rec["constants"]["B"]["origin"] == "formula" and "diverged" in rec["reason"]
+    on_quadratic = run_check(replace(spec, problem="quadratic"), ALPHA)  # M not certified there
+    assert on_quadratic["verdict"] == "DIVERGED"
+    correct = run_check(replace(spec, algorithm="hogwild_sgd"), ALPHA)
+    assert correct["verdict"] == "PASS", correct["reason"]
+
+
+def test_diverging_variant_is_flagged_beside_the_algorithm_it_extends():
+    spec = CheckSpec(algorithm=EXPLODING, bound="nadiradze2021/nonconvex_sigma", problem="quadratic",
+                     steps=300, seeds=8, eval_every=1)
+    assert search.baseline_for(EXPLODING, spec.bound) == "hogwild_sgd"
+    out = search.side_by_side(spec, ALPHA)
+    assert out["diverges_where_baseline_converges"] is True
+    assert out["baseline"]["algorithm"] == "hogwild_sgd" and not out["baseline"]["diverged"]
+    assert search.baseline_for("hogwild_sgd", spec.bound) is None  # nothing beside itself
+
+
+def test_a_fail_comes_with_a_shrunk_counterexample_that_reproduces(capsys):
+    import shlex
+
+    bug = planted.SPECS["overstep"]  # found away from the anchor: 8 workers, dim 10
+    rec = run_check(small(spec_for(bug, "classic_delayed_sgd/nonconvex"), search="quick"), ALPHA)
+    assert rec["verdict"] == "FAIL", rec["reason"]
+    ce = rec["counterexample"]
+    assert 1 <= ce["shrink_runs"] <= search.PROFILES["quick"].shrink
+    assert ce["workers"] <= rec["worst"]["axes"]["workers"]
+    argv = shlex.split(ce["reproduce"])[3:5]  # without --with: the registry has it below
+    with planted.registered():  # the reproduce line names the algorithm; --with would load it
+        assert search.main(argv + ["--alpha", str(ALPHA)]) == 1
+    assert capsys.readouterr().out.startswith("FAIL")
+    assert rec["worst"]["screening"]["verdict"] == "FAIL"  # the search found it before deciding
