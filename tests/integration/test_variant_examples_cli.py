@@ -1,6 +1,7 @@
 """Issue 16 end to end: the three example variants are checked by ``asyncbound check`` with
-verdicts about the algorithm written, and a variant that crashes is ERROR with exit 1 (not
-INCONCLUSIVE): a rule that raises and a factory that raises."""
+verdicts about the algorithm written, and a variant that crashes is never INCONCLUSIVE: a rule
+that raises while running is ERROR with exit 1; a factory that raises is bad input found before
+anything runs (one line, exit 2, nothing written; issue 14)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,10 @@ def cli(*args, timeout=300):
                           capture_output=True, text=True, timeout=timeout, env=env)
 
 
-def _records(out: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]
+def _records(out: Path, test: str | None = "bound") -> list[dict]:
+    """The records of ``out`` (of one check kind: a variant also gets lemma/oracle checks)."""
+    recs = [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]
+    return [r for r in recs if test is None or r["test"] == test]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -63,9 +66,15 @@ def test_a_crashing_variant_is_error_with_a_nonzero_exit(tmp_path, where):
     f.write_text(CRASH.format(factory_raise='raise RuntimeError("planted: factory raises")'
                               if where == "factory" else "pass"))
     p = cli("check", str(f), "--out", str(tmp_path / "o"))
+    if where == "factory":  # validated up front: the rule is built before any run
+        assert p.returncode == 2, p.stdout[-2000:] + p.stderr[-2000:]
+        assert "planted: factory raises" in p.stderr and "Traceback" not in p.stderr
+        assert not (tmp_path / "o").exists()
+        return
     assert p.returncode == 1, p.stdout[-2000:] + p.stderr[-2000:]
+    recs = _records(tmp_path / "o", test=None)
+    assert recs and all(r["verdict"] == "ERROR" for r in recs)
     (rec,) = _records(tmp_path / "o")
-    assert rec["verdict"] == "ERROR"
     assert "planted" in rec["reason"]
     assert "ERROR" in p.stderr + p.stdout and "planted" in p.stderr + p.stdout  # progress line
 
