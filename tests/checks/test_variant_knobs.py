@@ -1,0 +1,75 @@
+"""Issue 16 item 5: the variant file's knobs (PROBLEM_OPTIONS, check --delay/--steps/--only) and
+its reproducibility (sha256 and a copy of the file with the records)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from asyncbound.checks.cli import main
+from asyncbound.checks.errors import UsageError
+from asyncbound.checks.variant import apply_overrides, load_variant, specs_for_variant
+
+ROOT = Path(__file__).resolve().parents[2]
+
+HEAD = ("from asyncbound.implementations.registry import AlgorithmSpec\n"
+        "from asyncbound.implementations.rules import sgd\n"
+        "ALGORITHM = AlgorithmSpec('knob_variant', sgd, 'full', {'lr': 0.1}, ('reference',),"
+        " ('classic_delayed_sgd/nonconvex',))\n")
+
+
+def _variant(tmp_path, extra: str = "") -> Path:
+    f = tmp_path / "knob_variant.py"
+    f.write_text(HEAD + extra)
+    return f
+
+
+def test_problem_options_reach_every_check(tmp_path):
+    v = load_variant(_variant(tmp_path, "PROBLEM_OPTIONS = {'sigma': 0.3, 'dim': 7}\n"))
+    assert v.problem_options == {"sigma": 0.3, "dim": 7}
+    specs = [s for s in specs_for_variant(v) if s.study is None]
+    assert specs and all(s.problem_options["sigma"] == 0.3 and s.problem_options["dim"] == 7
+                         for s in specs)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("PROBLEM_OPTIONS = [1]\n", "PROBLEM_OPTIONS must be a dict"),
+    ("PROBLEM_OPTIONS = {'no_such_knob': 1}\n", "PROBLEM_OPTIONS: TypeError"),
+])
+def test_bad_problem_options_are_one_line(tmp_path, extra, message):
+    with pytest.raises(UsageError, match=message) as e:
+        load_variant(_variant(tmp_path, extra))
+    assert "\n" not in str(e.value)
+
+
+def test_overrides_replace_the_files_delay_and_steps(tmp_path):
+    v = load_variant(_variant(tmp_path, "DELAY = 'constant:2'\nSTEPS = 500\n"))
+    apply_overrides(v, delay="uniform:3", steps=120)
+    specs = [s for s in specs_for_variant(v) if s.study is None]
+    assert all(s.delay == "uniform:3" and s.steps == 120 for s in specs)
+
+
+@pytest.mark.parametrize("flags", [["--delay", "bogus:1"], ["--delay", " "], ["--steps", "3"],
+                                   ["--only", "no-such-check"]])
+def test_bad_check_flags_exit_2_and_write_nothing(tmp_path, capsys, flags):
+    out = tmp_path / "o"
+    assert main(["check", str(_variant(tmp_path)), "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err
+    assert not out.exists()
+
+
+def test_check_only_steps_and_the_variant_record(tmp_path, capsys):
+    f = _variant(tmp_path, "DELAY = 'constant:2'\n")
+    out = tmp_path / "o"
+    rc = main(["check", str(f), "--out", str(out), "--only", "lemma", "--steps", "60",
+               "--delay", "constant:1"])
+    assert rc in (0, 1)
+    recs = [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]
+    assert recs and all("lemma" in r["check_id"] for r in recs)
+    digest = hashlib.sha256(f.read_bytes()).hexdigest()
+    assert all(r["variant"] == {"path": str(f), "sha256": digest} for r in recs)
+    assert all(r["config"]["steps"] == 60 and r["config"]["delay"] == "constant:1" for r in recs)
+    assert (out / "variants" / f.name).read_bytes() == f.read_bytes()
