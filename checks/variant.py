@@ -222,6 +222,25 @@ def apply_overrides(v: LoadedVariant, *, delay: str | None = None, steps: int | 
         v.steps = steps
 
 
+def load_bounds(path) -> list[str]:
+    """Import a variant file for its theorems only (``theory list/show --with FILE``): register
+    its ``BOUNDS`` (and whatever it registers itself); return the keys it added, in order. The
+    file need not define an algorithm. Bad file: a ``UsageError`` line."""
+    from asyncbound import theory
+
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{p}: no such file")
+    if p.is_dir() or p.suffix != ".py":
+        raise UsageError(f"{p}: a variant must be a .py file")
+    before = dict(theory.BOUNDS)
+    module = _import(p)
+    _register_bounds(p, module)
+    declared = [b.key for b in getattr(module, "BOUNDS", None) or ()]
+    added = [k for k, b in theory.BOUNDS.items() if before.get(k) is not b]
+    return list(dict.fromkeys(declared + added))
+
+
 def _register_bounds(path: Path, module) -> None:
     """Register the file's ``BOUNDS`` (user bounds); a bad one is a ``UsageError`` line."""
     from asyncbound import theory

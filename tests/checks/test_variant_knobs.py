@@ -73,3 +73,33 @@ def test_check_only_steps_and_the_variant_record(tmp_path, capsys):
     assert all(r["variant"] == {"path": str(f), "sha256": digest} for r in recs)
     assert all(r["config"]["steps"] == 60 and r["config"]["delay"] == "constant:1" for r in recs)
     assert (out / "variants" / f.name).read_bytes() == f.read_bytes()
+
+
+# -- theory list/show --with FILE ------------------------------------------------------------------
+
+USER_EXAMPLE = ROOT / "examples" / "variant_user_bound.py"
+
+
+def test_theory_list_with_file_shows_the_users_claim(capsys):
+    assert main(["theory", "list", "--with", str(USER_EXAMPLE)]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("my_delayed_sgd/")]
+    assert len(line) == 1 and "claimed" in line[0] and "the user's claim" in line[0]
+    assert main(["theory", "list", "--json", "--with", str(USER_EXAMPLE)]) == 0
+    rows = {r["key"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["my_delayed_sgd/nonconvex"]["claimed_in"] == str(USER_EXAMPLE)
+    assert rows["my_delayed_sgd/nonconvex"]["provenance"] == "claimed"
+    assert "claimed_in" not in rows["classic_delayed_sgd/nonconvex"]
+
+
+def test_theory_show_with_file(capsys):
+    assert main(["theory", "show", "my_delayed_sgd/nonconvex", "--no-derive",
+                 "--with", str(USER_EXAMPLE)]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert "provenance: claimed: the user's claim" in head
+
+
+def test_theory_with_a_bad_file_exits_2(tmp_path, capsys):
+    f = tmp_path / "broken_bounds.py"
+    f.write_text("BOUNDS = 3\n")
+    assert main(["theory", "list", "--with", str(f)]) == 2
+    assert "BOUNDS must be a list" in capsys.readouterr().err
