@@ -103,3 +103,34 @@ def test_theory_with_a_bad_file_exits_2(tmp_path, capsys):
     f.write_text("BOUNDS = 3\n")
     assert main(["theory", "list", "--with", str(f)]) == 2
     assert "BOUNDS must be a list" in capsys.readouterr().err
+
+
+# -- asyncbound run VARIANT.py ---------------------------------------------------------------------
+
+def test_run_a_variant_file_once(tmp_path, capsys):
+    f = _variant(tmp_path, "PROBLEM_OPTIONS = {'dim': 6}\nDELAY = 'constant:2'\n")
+    out = tmp_path / "o"
+    assert main(["run", str(f), "--steps", "40", "--out", str(out)]) == 0
+    assert "knob_variant on quadratic (d=6)" in capsys.readouterr().out
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["algorithm"] == "knob_variant" and meta["delay"].startswith("constant:2")
+    assert meta["variant"] == {"path": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
+    assert (out / "variants" / f.name).read_bytes() == f.read_bytes()
+
+
+@pytest.mark.parametrize(("extra", "flags"), [
+    ("", ["--backend", "nowhere"]),
+    ("PROBLEM_OPTIONS = {'no_such_knob': 1}\n", []),
+    ("DELAY = 'bogus:3'\n", []),
+])
+def test_run_a_bad_variant_exits_2_and_writes_nothing(tmp_path, capsys, extra, flags):
+    out = tmp_path / "o"
+    assert main(["run", str(_variant(tmp_path, extra)), "--steps", "40", "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err
+    assert not out.exists()
+
+
+def test_run_a_missing_variant_file_exits_2(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "absent.py"), "--steps", "40", "--out", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().err
