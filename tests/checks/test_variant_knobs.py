@@ -134,3 +134,15 @@ def test_run_a_bad_variant_exits_2_and_writes_nothing(tmp_path, capsys, extra, f
 def test_run_a_missing_variant_file_exits_2(tmp_path, capsys):
     assert main(["run", str(tmp_path / "absent.py"), "--steps", "40", "--out", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_verify_with_a_variant_keeps_its_hash_and_copy(tmp_path):
+    f = _variant(tmp_path)
+    out = tmp_path / "o"
+    rc = main(["verify", "--with", str(f), "--only", "knob_variant--lemma", "--no-studies",
+               "--out", str(out)])
+    assert rc in (0, 1)
+    recs = [json.loads(p.read_text()) for p in sorted((out / "records").glob("*.json"))]
+    assert recs and all(r["algorithm"] == "knob_variant" for r in recs)
+    assert all(r["variant"]["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest() for r in recs)
+    assert (out / "variants" / f.name).exists()
