@@ -7,7 +7,10 @@ run needs is estimated before anything is allocated (:mod:`asyncbound.checks.mem
 verify result is never overwritten). The run writes into the output directory's staging area,
 committed on success. Exit codes: 0 complete, 1 a worker failed or hung, 3 diverged (the
 partial trace is kept, marked incomplete with the cause), 130/143 interrupted (partial trace
-kept). torch is imported inside the handlers only.
+kept). torch is imported inside the handlers only. ``run VARIANT.py`` runs a variant file's
+algorithm (loaded and validated by :mod:`asyncbound.checks.variant`; its ``PROBLEM``,
+``PROBLEM_OPTIONS`` and ``DELAY`` are the defaults) and records ``variant: {path, sha256}`` in
+``run.json`` with a copy of the file in ``OUT/variants/``.
 """
 
 from __future__ import annotations

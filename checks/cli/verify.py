@@ -8,6 +8,8 @@ that diverges under the theorem's own conditions with certified constants is a F
 
 check: load a user's variant file (trusted local Python, like a conftest.py) that defines an
 algorithm and the bounds it claims; run it through the same checks; same outputs, same exit codes.
+``--delay/--steps`` override the file's DELAY/STEPS, ``--only`` filters the checks. Every record of
+a variant (also ``verify --with``) keeps ``variant: {path, sha256}``; ``OUT/variants/`` a copy.
 Bad input (missing file, nothing defined, unknown bound key, import error, an invalid
 PROBLEM/DELAY, a rule factory that raises): one line, exit 2, validated before anything runs.
 
