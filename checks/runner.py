@@ -55,7 +55,8 @@ def error_record(spec: CheckSpec, exc: BaseException) -> dict:
 
 
 def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUITE,
-              progress=None, keep_traces: bool = True, results: list | None = None) -> list[dict]:
+              progress=None, keep_traces: bool = True, results: list | None = None,
+              record_extra=None) -> list[dict]:
     """Run ``specs`` (Bonferroni: each statistical check at alpha_suite / their number; the
     exact conformance and lemma checks spend none); write records.
 
@@ -63,7 +64,8 @@ def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUI
     stderr); library callers get the same line through logging at INFO level. ``results``,
     if given, is the list the records are appended to as they finish, so a caller that is
     interrupted (``KeyboardInterrupt`` propagates: it is never turned into a record) still
-    holds every finished check.
+    holds every finished check. ``record_extra(spec)``, if given, returns fields added to that
+    check's record (the CLI's ``variant: {path, sha256}``).
     """
     out = Path(out_dir)
     (out / "records").mkdir(parents=True, exist_ok=True)
@@ -90,6 +92,8 @@ def run_specs(specs: list[CheckSpec], out_dir, *, alpha_suite: float = ALPHA_SUI
                 if f:
                     files.append(f)
         rec["trace_files"] = files
+        if record_extra is not None:
+            rec.update(record_extra(spec) or {})
         records.write_record(out, rec)
         results.append(rec)
         m = rec.get("measured") or {}

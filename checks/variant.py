@@ -4,7 +4,11 @@ A variant file is trusted local Python (like a ``conftest.py``), imported from i
 importlib. It must leave one algorithm behind, either as a module attribute ``ALGORITHM`` (an
 ``asyncbound.implementations.registry.AlgorithmSpec``) or by calling ``register`` itself; its ``bounds`` name
 the theorems it claims (keys of ``theory.BOUNDS``). Optional module attributes tune the checks:
-``PROBLEM`` (a problem name), ``DELAY`` (a delay spec), ``STEPS`` (updates per run).
+``PROBLEM`` (a problem name), ``PROBLEM_OPTIONS`` (a dict of keyword arguments for
+``get_problem``: noise ``sigma``, ``dim``, spectrum ``cond``, ...), ``DELAY`` (a delay spec),
+``STEPS`` (updates per run). ``check --delay/--steps`` override ``DELAY``/``STEPS``
+(:func:`apply_overrides`). The loaded variant carries the file's sha256 (:attr:`LoadedVariant.record`),
+which the CLI stores in each record and next to a copy of the file (``OUT/variants/<stem>.py``).
 
 A file may declare theorems of its own: a module attribute ``BOUNDS`` (a list or tuple of
 ``theory.Bound``, provenance ``Provenance.CLAIMED``), or calls to ``theory.register_bound``. The
@@ -24,7 +28,7 @@ import difflib
 import hashlib
 import importlib.util
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from asyncbound.checks.errors import UsageError
@@ -38,6 +42,22 @@ class LoadedVariant:
     problem: str | None = None
     delay: str | None = None
     steps: int | None = None
+    problem_options: dict = field(default_factory=dict)
+    sha256: str = ""
+    source: bytes = field(default=b"", repr=False)
+
+    @property
+    def record(self) -> dict:
+        """The ``variant`` field of every record of this variant (CONTRACTS)."""
+        return {"path": str(self.path), "sha256": self.sha256}
+
+    def write_copy(self, where) -> Path:
+        """Copy the file (the bytes that were hashed) to ``where/variants/<stem>.py``."""
+        d = Path(where) / "variants"
+        d.mkdir(parents=True, exist_ok=True)
+        target = d / self.path.name
+        target.write_bytes(self.source)
+        return target
 
 
 def _module_name(path: Path) -> str:
@@ -101,6 +121,15 @@ def _validate_settings(p: Path, algo, module, backends) -> None:
             parse_delay(delay)
         except Exception as exc:  # noqa: BLE001
             raise UsageError(f"{p}: DELAY: {_first_line(exc)}") from None
+    options = getattr(module, "PROBLEM_OPTIONS", None)
+    if options is not None:
+        if not isinstance(options, dict) or not all(isinstance(k, str) for k in options):
+            raise UsageError(f"{p}: PROBLEM_OPTIONS must be a dict of get_problem keyword "
+                             f"arguments (e.g. {{'sigma': 0.1}}), got {options!r}")
+        try:
+            get_problem(problem or "quadratic", **options)
+        except Exception as exc:  # noqa: BLE001 - any failure here is the variant's
+            raise UsageError(f"{p}: PROBLEM_OPTIONS: {_first_line(exc)}") from None
     try:
         rule_kw, _ = split_config(algo, algo.config())
         build_rule(algo, **rule_kw)
@@ -131,6 +160,7 @@ def load_variant(path, *, backends=("reference",)) -> LoadedVariant:
     if p.is_dir() or p.suffix != ".py":
         raise UsageError(f"{p}: a variant must be a .py file")
     before = dict(ALGORITHMS)
+    source = p.read_bytes()  # hashed before import: the record names the bytes that ran
     module = _import(p)
     algo = getattr(module, "ALGORITHM", None)
     if algo is None:
@@ -166,7 +196,49 @@ def load_variant(path, *, backends=("reference",)) -> LoadedVariant:
     steps = getattr(module, "STEPS", None)
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 10):
         raise UsageError(f"{p}: STEPS must be an integer >= 10, got {steps!r}")
-    return LoadedVariant(algo, p, module, getattr(module, "PROBLEM", None), getattr(module, "DELAY", None), steps)
+    loaded = LoadedVariant(algo, p, module, getattr(module, "PROBLEM", None),
+                           getattr(module, "DELAY", None), steps,
+                           dict(getattr(module, "PROBLEM_OPTIONS", None) or {}),
+                           hashlib.sha256(source).hexdigest(), source)
+    return loaded
+
+
+def apply_overrides(v: LoadedVariant, *, delay: str | None = None, steps: int | None = None) -> None:
+    """Command-line overrides of the file's ``DELAY``/``STEPS`` (``check --delay/--steps``),
+    validated like the file's own values: a ``UsageError`` naming the flag."""
+    from asyncbound.implementations.delays import parse_delay
+
+    if delay is not None:
+        if not delay.strip():
+            raise UsageError("--delay must be a delay spec (e.g. 'uniform:4'), got ''")
+        try:
+            parse_delay(delay)
+        except Exception as exc:  # noqa: BLE001
+            raise UsageError(f"--delay: {_first_line(exc)}") from None
+        v.delay = delay
+    if steps is not None:
+        if steps < 10:
+            raise UsageError(f"--steps must be an integer >= 10, got {steps}")
+        v.steps = steps
+
+
+def load_bounds(path) -> list[str]:
+    """Import a variant file for its theorems only (``theory list/show --with FILE``): register
+    its ``BOUNDS`` (and whatever it registers itself); return the keys it added, in order. The
+    file need not define an algorithm. Bad file: a ``UsageError`` line."""
+    from asyncbound import theory
+
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"{p}: no such file")
+    if p.is_dir() or p.suffix != ".py":
+        raise UsageError(f"{p}: a variant must be a .py file")
+    before = dict(theory.BOUNDS)
+    module = _import(p)
+    _register_bounds(p, module)
+    declared = [b.key for b in getattr(module, "BOUNDS", None) or ()]
+    added = [k for k, b in theory.BOUNDS.items() if before.get(k) is not b]
+    return list(dict.fromkeys(declared + added))
 
 
 def _register_bounds(path: Path, module) -> None:
@@ -198,6 +270,8 @@ def specs_for_variant(v: LoadedVariant, *, suite: str = "quick", backends=("refe
     for s in specs:
         if v.problem:
             s.problem = v.problem
+        if v.problem_options:
+            s.problem_options = {**s.problem_options, **v.problem_options}
         if v.delay and s.study is None:
             s.delay = v.delay
         if v.steps:

@@ -7,7 +7,10 @@ run needs is estimated before anything is allocated (:mod:`asyncbound.checks.mem
 verify result is never overwritten). The run writes into the output directory's staging area,
 committed on success. Exit codes: 0 complete, 1 a worker failed or hung, 3 diverged (the
 partial trace is kept, marked incomplete with the cause), 130/143 interrupted (partial trace
-kept). torch is imported inside the handlers only.
+kept). torch is imported inside the handlers only. ``run VARIANT.py`` runs a variant file's
+algorithm (loaded and validated by :mod:`asyncbound.checks.variant`; its ``PROBLEM``,
+``PROBLEM_OPTIONS`` and ``DELAY`` are the defaults) and records ``variant: {path, sha256}`` in
+``run.json`` with a copy of the file in ``OUT/variants/``.
 """
 
 from __future__ import annotations
@@ -43,9 +46,12 @@ def register(subparsers) -> None:
         "run", help="run one algorithm on one backend and write its trace",
         description="Run ALGO on a problem under a delay model; write OUT/trace.parquet and "
                     "OUT/run.json and print a summary.")
-    r.add_argument("algorithm", metavar="ALGO", help="registered algorithm (see 'algorithms')")
+    r.add_argument("algorithm", metavar="ALGO",
+                   help="registered algorithm (see 'algorithms'), or a variant file VARIANT.py "
+                        "(its PROBLEM, PROBLEM_OPTIONS and DELAY are the defaults)")
     r.add_argument("--backend", default="reference", help="reference | processes | distributed")
-    r.add_argument("--problem", default="quadratic", help="problem name (default quadratic)")
+    r.add_argument("--problem", default=None,
+                   help="problem name (default: the variant's PROBLEM, else quadratic)")
     r.add_argument("--dim", type=int, default=None, help="problem dimension")
     r.add_argument("--delay", default=None,
                    help="delay spec: none, constant:T, uniform:T, geometric:p[,cap=C], "
@@ -103,12 +109,26 @@ def _validate(args):
     from asyncbound.implementations.problems import get_problem
     from asyncbound.implementations.registry import build_rule, get_algorithm, split_config
 
-    try:
-        spec = get_algorithm(args.algorithm)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
     if args.backend not in BACKEND_NAMES:
         raise UsageError(f"--backend must be one of {', '.join(BACKEND_NAMES)}, got {args.backend!r}")
+    variant, options = None, {}
+    if args.algorithm.endswith(".py"):
+        from asyncbound.checks.variant import load_variant
+
+        variant = load_variant(args.algorithm, backends=(args.backend,))
+        # PROBLEM_OPTIONS go with the file's problem: --problem OTHER drops them
+        if args.problem is None or args.problem == (variant.problem or "quadratic"):
+            options = dict(variant.problem_options)
+        args.problem = args.problem or variant.problem
+        args.delay = args.delay or (None if args.straggler else variant.delay)
+        dim = options.pop("dim", None)  # --dim wins over the file's dim
+        args.dim = args.dim if args.dim is not None else dim
+    args.problem = args.problem or "quadratic"
+    args.variant = variant
+    try:
+        spec = get_algorithm(variant.algorithm.name if variant else args.algorithm)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if args.backend not in spec.backends:
         raise UsageError(f"{spec.name} does not run on backend {args.backend!r} "
                          f"(supported: {', '.join(spec.backends)})")
@@ -159,10 +179,10 @@ def _validate(args):
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: CUDA is not available on this machine")
     try:
-        problem = get_problem(args.problem, dim=args.dim, seed=args.seed)
+        problem = get_problem(args.problem, dim=args.dim, seed=args.seed, **options)
         rule_kw, pat_kw = split_config(spec, spec.config(lr=args.lr))
         build_rule(spec, **rule_kw)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
     out = OutputDir(args.out, command="run").validate()
     kw = dict(backend=args.backend, workers=workers, lr=args.lr, eval_every=args.eval_every,
@@ -207,6 +227,9 @@ def _run(args) -> int:
             print(f"asyncbound run: {spec.name} {trace.meta.get('error')}{kept}", file=sys.stderr)
             return EXIT_DIVERGED
         trace.meta["cli"] = {"argv": sys.argv[1:]}
+        if args.variant is not None:
+            trace.meta["variant"] = args.variant.record
+            args.variant.write_copy(out.staging)
         trace.write(out.staging)
         out.commit()
     _summary(spec, problem, model, kw, args, trace, out.path)

@@ -19,12 +19,16 @@ def register(subparsers) -> None:
     p_list = sub.add_parser("list", help="one row per bound: key, paper, metric, kind, provenance")
     p_list.add_argument("--json", action="store_true", help="machine-readable output")
     p_list.add_argument("--paper", default=None, help="only the bounds of this paper")
+    p_list.add_argument("--with", dest="with_files", action="append", default=[], metavar="FILE",
+                        help="also list the bounds declared in this variant file (the user's claim)")
     p_list.set_defaults(handler=_list)
     p_show = sub.add_parser("show", help="everything about one bound")
     p_show.add_argument("key", help="bound key, e.g. classic_delayed_sgd/nonconvex")
     p_show.add_argument("--json", action="store_true", help="machine-readable output")
     p_show.add_argument("--no-derive", action="store_true",
                         help="skip the symbolic derivations (faster)")
+    p_show.add_argument("--with", dest="with_files", action="append", default=[], metavar="FILE",
+                        help="load the bounds declared in this variant file first")
     p_show.set_defaults(handler=_show)
     p_cc = sub.add_parser(
         "crosscheck", help="exact worst cases (PEP) of the derived bounds vs their expressions",
@@ -46,21 +50,35 @@ def _usage(parser):
     return handler
 
 
-def _rows(paper: str | None) -> list[dict]:
+def _user_bounds(files) -> dict[str, str]:
+    """Load ``--with`` files; their bound keys -> the file that declares them."""
+    from asyncbound.checks.variant import load_bounds
+
+    return {key: str(f) for f in files for key in load_bounds(f)}
+
+
+def _claim_label(key: str, user: dict[str, str]) -> str:
+    return f"the user's claim, from {user[key]}, not the project's" if key in user else ""
+
+
+def _rows(paper: str | None, user: dict[str, str] | None = None) -> list[dict]:
     from asyncbound import theory
 
+    user = user or {}
     if paper is not None and paper not in theory.PAPERS:
         raise UsageError(f"unknown paper {paper!r}; known: {', '.join(theory.PAPERS)}")
     return [
         {"key": b.key, "paper": b.paper, "metric": b.metric, "metric_id": b.metric_id,
          "kind": b.kind.value, "provenance": b.provenance.value,
-         "symbols": sorted(b.expr_symbols())}
+         "symbols": sorted(b.expr_symbols()),
+         **({"claimed_in": user[b.key]} if b.key in user else {})}
         for b in theory.BOUNDS.values() if paper is None or b.paper == paper
     ]
 
 
 def _list(args) -> int:
-    rows = _rows(args.paper)
+    user = _user_bounds(args.with_files)
+    rows = _rows(args.paper, user)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -68,7 +86,8 @@ def _list(args) -> int:
     head = ("key", "metric_id", "kind", "provenance")
     print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=False)))
     for r in rows:
-        print("  ".join(r[c].ljust(w) for c, w in zip(head, widths, strict=False)))
+        line = "  ".join(r[c].ljust(w) for c, w in zip(head, widths, strict=False))
+        print(f"{line}  ({_claim_label(r['key'], user)})" if r["key"] in user else line)
     return 0
 
 
@@ -94,6 +113,7 @@ def _show(args) -> int:
 
     from asyncbound import theory
 
+    user = _user_bounds(args.with_files)
     try:
         bound = theory.get_bound(args.key)
     except ValueError as exc:
@@ -103,12 +123,15 @@ def _show(args) -> int:
     from asyncbound.theory.crosscheck import status as crosscheck_status
 
     data["crosscheck"] = crosscheck_status(bound.key)
+    if bound.key in user:
+        data["claimed_in"] = user[bound.key]
     if args.json:
         print(json.dumps(data, indent=2))
         return 0
     src = data["source"]
     lines = [
-        f"{bound.key}   [{bound.kind.value}, provenance: {bound.provenance.value}]",
+        f"{bound.key}   [{bound.kind.value}, provenance: {bound.provenance.value}"
+        + (f": {_claim_label(bound.key, user)}]" if bound.key in user else "]"),
         f"metric ({bound.metric_id}): {bound.metric}",
         f"statement: {bound.statement}",
         f"bound: {data['expression']}",

@@ -8,6 +8,8 @@ that diverges under the theorem's own conditions with certified constants is a F
 
 check: load a user's variant file (trusted local Python, like a conftest.py) that defines an
 algorithm and the bounds it claims; run it through the same checks; same outputs, same exit codes.
+``--delay/--steps`` override the file's DELAY/STEPS, ``--only`` filters the checks. Every record of
+a variant (also ``verify --with``) keeps ``variant: {path, sha256}``; ``OUT/variants/`` a copy.
 Bad input (missing file, nothing defined, unknown bound key, import error, an invalid
 PROBLEM/DELAY, a rule factory that raises): one line, exit 2, validated before anything runs.
 
@@ -81,6 +83,11 @@ def register(subparsers) -> None:
     c.add_argument("--backend", default="reference", help="comma-separated backends")
     c.add_argument("--workers", type=int, default=4)
     c.add_argument("--out", default=None, help="output directory (default: asyncbound-out/<variant>)")
+    c.add_argument("--delay", default=None, metavar="SPEC", help="delay spec; overrides the file's DELAY")
+    c.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="updates per run (>= 10); overrides the file's STEPS")
+    c.add_argument("--only", default=None, metavar="SUBSTR",
+                   help="run only checks whose id contains SUBSTR (comma-separated: any of them)")
     c.set_defaults(handler=_check)
 
 
@@ -121,20 +128,30 @@ def _on_requested_backends(specs, backends, algorithms) -> list:
     return kept
 
 
-def _execute(out: OutputDir, specs, info: dict, run_into=None) -> int:
+def _execute(out: OutputDir, specs, info: dict, run_into=None, variants=()) -> int:
     """Run ``specs`` into ``out``'s staging area; commit, or keep the partial result.
 
     ``specs``: the check specs, or (with ``run_into(staging, done)``, which appends each finished
-    record to ``done``) the number of checks planned."""
+    record to ``done``) the number of checks planned. ``variants``: the loaded variant files
+    whose algorithms run; each is copied to ``OUT/variants/`` and its records get
+    ``variant: {path, sha256}``."""
     from asyncbound.checks import runner
 
     t0 = time.perf_counter()
     done: list[dict] = []
     n_planned = specs if run_into is not None else len(specs)
+    by_name = {v.algorithm.name: v.record for v in variants}
+
+    def record_extra(spec):
+        return {"variant": by_name[spec.algorithm_name]} if spec.algorithm_name in by_name else None
+
     with out:
+        for v in variants:
+            v.write_copy(out.staging)
         try:
             if run_into is None:
-                runner.run_specs(specs, out.staging, progress=_progress, results=done)
+                runner.run_specs(specs, out.staging, progress=_progress, results=done,
+                                 record_extra=record_extra)
             else:
                 run_into(out.staging, done)
         except KeyboardInterrupt as exc:
@@ -190,6 +207,7 @@ def _verify(args: argparse.Namespace) -> int:
     specs = suite.build_suite(args.suite, backends=backends, workers=workers,
                               include_studies=not args.no_studies)
     algorithms = list(ALGORITHMS.values())
+    loaded_variants = []
     if args.with_variants:
         from asyncbound.checks import variant
 
@@ -197,18 +215,26 @@ def _verify(args: argparse.Namespace) -> int:
             loaded = variant.load_variant(path, backends=backends)
             specs += variant.specs_for_variant(loaded, suite=args.suite, backends=backends, workers=workers)
             algorithms.append(loaded.algorithm)
-    if args.only:
-        keys = [k for k in args.only.split(",") if k]
-        specs = [s for s in specs if any(k in s.check_id for k in keys)]
-        if not specs:
-            raise UsageError(f"--only {args.only!r} matches no check")
+            loaded_variants.append(loaded)
+    specs = _only(specs, args.only)
     specs = _on_requested_backends(specs, backends, algorithms if not args.only else [])
     print(f"asyncbound verify: {len(specs)} checks, suite={args.suite}, backends={','.join(backends)}",
           file=sys.stderr, flush=True)
     info = records.run_info(command="verify", argv=sys.argv, suite=args.suite,
                             seeds=sorted({s.seeds for s in specs}),
                             extra={"backends": list(backends), "workers": workers, "n_checks": len(specs)})
-    return _execute(out, specs, info)
+    return _execute(out, specs, info, variants=loaded_variants)
+
+
+def _only(specs, only: str | None) -> list:
+    """``--only SUBSTR[,SUBSTR...]``: the checks whose id contains any of them."""
+    if only is None:
+        return specs
+    keys = [k for k in only.split(",") if k]
+    specs = [s for s in specs if any(k in s.check_id for k in keys)]
+    if not specs:
+        raise UsageError(f"--only {only!r} matches no check")
+    return specs
 
 
 def _verify_paper(args: argparse.Namespace) -> int:
@@ -245,12 +271,15 @@ def _check(args: argparse.Namespace) -> int:
     out = OutputDir(args.out or Path(DEFAULT_OUT) / Path(args.variant).stem, command="check")
     out.validate()
     loaded = variant.load_variant(args.variant, backends=backends)
+    variant.apply_overrides(loaded, delay=args.delay, steps=args.steps)
     specs = variant.specs_for_variant(loaded, suite=args.suite, backends=backends, workers=workers)
-    specs = _on_requested_backends(specs, backends, [loaded.algorithm])
+    specs = _on_requested_backends(_only(specs, args.only), backends,
+                                   [loaded.algorithm] if not args.only else [])
     print(f"asyncbound check: {loaded.algorithm.name} from {args.variant}: {len(specs)} checks",
           file=sys.stderr, flush=True)
     info = records.run_info(command="check", argv=sys.argv, suite=args.suite,
                             seeds=sorted({s.seeds for s in specs}),
                             extra={"variant": str(args.variant), "algorithm": loaded.algorithm.name,
+                                   "variant_sha256": loaded.sha256,
                                    "backends": list(backends), "workers": workers})
-    return _execute(out, specs, info)
+    return _execute(out, specs, info, variants=[loaded])
