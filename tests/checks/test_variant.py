@@ -59,21 +59,6 @@ USER_EXAMPLE = ROOT / "examples" / "variant_user_bound.py"
 WRONG = ("2 * F0 / (eta * K) + 4 * L * eta * sigma**2", "(2 * F0 / (eta * K) + 4 * L * eta * sigma**2) / 10")
 
 
-@pytest.fixture
-def registries():
-    """Restore the bound and algorithm registries (a loaded variant registers into both)."""
-    from asyncbound.implementations.registry import ALGORITHMS
-
-    from asyncbound import theory
-
-    bounds, algos = dict(theory.BOUNDS), dict(ALGORITHMS)
-    yield
-    theory.BOUNDS.clear()
-    theory.BOUNDS.update(bounds)
-    ALGORITHMS.clear()
-    ALGORITHMS.update(algos)
-
-
 def wrong_variant(tmp_path) -> Path:
     text = USER_EXAMPLE.read_text()
     assert WRONG[0] in text
