@@ -39,3 +39,14 @@ def minibatch(n: int, batch_size: int, n_seeds: int, generator: torch.Generator)
     """Indices (S, B) drawn uniformly with replacement (so the minibatch mean is unbiased)."""
     return torch.randint(n, (n_seeds, batch_size), generator=generator,
                          device=generator.device).cpu()
+
+
+def cross_entropy_identity(problem, name: str, dim: int) -> None:
+    """The identity every cross-entropy network problem shares: float32, smooth, non-convex,
+    f* = 0 as a certified lower bound (cross-entropy >= 0; the true f* is unknown), no
+    certified constants."""
+    problem.name, problem.dim, problem.dtype = name, dim, torch.float32
+    problem.smooth, problem.convex = True, False
+    problem.f_star, problem.x_star = 0.0, None
+    problem.constants = {}
+    problem.certificates = {"f_star": "0 is a lower bound (cross-entropy >= 0); the true f* is unknown."}

@@ -31,7 +31,7 @@ from torch import Tensor
 from torch.func import grad, vmap
 from torch.nn import functional as F
 
-from ._common import check_pos_int, minibatch
+from ._common import check_pos_int, cross_entropy_identity, minibatch
 from .base import Problem
 from .real_data import ClassifierMetrics
 
@@ -52,11 +52,7 @@ class DigitsCNN(ClassifierMetrics, Problem):
         d = sum(self.layer_sizes)
         if dim is not None and dim != d:
             raise ValueError(f"dim must be {d} for digits_cnn (set by channels/hidden), got {dim!r}")
-        self.name, self.dim, self.dtype = "digits_cnn", d, torch.float32
-        self.smooth, self.convex = True, False
-        self.f_star, self.x_star = 0.0, None
-        self.constants = {}
-        self.certificates = {"f_star": "0 is a lower bound (cross-entropy >= 0); the true f* is unknown."}
+        cross_entropy_identity(self, "digits_cnn", d)
 
     def x0(self, n_seeds: int, generator: torch.Generator) -> Tensor:
         """Weights N(0, 1/fan_in) per layer, biases 0 (as the MLP)."""

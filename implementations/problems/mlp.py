@@ -31,7 +31,7 @@ from torch import Tensor
 from torch.nn.functional import cross_entropy
 
 from ..seeding import data_generator
-from ._common import check_pos_int, check_real, minibatch
+from ._common import check_pos_int, check_real, cross_entropy_identity, minibatch
 from .base import Problem
 from .data import load_dataset
 
@@ -63,11 +63,7 @@ class MLP(Problem):
         d = sum(a * b + b for a, b in self.shapes)
         if dim is not None and dim != d:
             raise ValueError(f"dim must be {d} for this mlp (set by inputs/hidden/classes), got {dim!r}")
-        self.name, self.dim, self.dtype = "mlp", d, torch.float32
-        self.smooth, self.convex = True, False
-        self.f_star, self.x_star = 0.0, None
-        self.constants = {}
-        self.certificates = {"f_star": "0 is a lower bound (cross-entropy >= 0); the true f* is unknown."}
+        cross_entropy_identity(self, "mlp", d)
 
     def x0(self, n_seeds: int, generator: torch.Generator) -> Tensor:
         """Glorot-style init per layer: weights N(0, 1/fan_in), biases 0."""

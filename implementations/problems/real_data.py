@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 from torch.nn.functional import cross_entropy
 
-from ._common import EIG_MARGIN, check_pos_int, check_real, sym_eig_extremes
+from ._common import EIG_MARGIN, check_pos_int, check_real, cross_entropy_identity, sym_eig_extremes
 from .base import Problem
 from .datasets import load_builtin, standardise, train_test_indices
 from .mlp import MLP
@@ -134,11 +134,7 @@ class DigitsMLP(ClassifierMetrics, MLP):
         d = sum(a * b + b for a, b in self.shapes)
         if dim is not None and dim != d:
             raise ValueError(f"dim must be {d} for digits_mlp (set by hidden), got {dim!r}")
-        self.name, self.dim, self.dtype = "digits_mlp", d, torch.float32
-        self.smooth, self.convex = True, False
-        self.f_star, self.x_star = 0.0, None
-        self.constants = {}
-        self.certificates = {"f_star": "0 is a lower bound (cross-entropy >= 0); the true f* is unknown."}
+        cross_entropy_identity(self, "digits_mlp", d)
 
 
 def _digits_cnn(**options) -> Problem:
