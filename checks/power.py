@@ -43,16 +43,22 @@ def default_catalogue() -> Path:
     return Path(__file__).resolve().parents[1] / "tests" / "checks" / "planted.py"
 
 
-def load_catalogue(path) -> object:
-    """Import the planted-bug file at ``path`` as a module (it registers nothing)."""
+def import_catalogue(path, module_name: str = "asyncbound_planted_catalogue"):
+    """Import the planted-bug file at ``path`` as a module, by path (it registers nothing)."""
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"catalogue file not found: {str(p)!r} (pass --catalogue PATH)")
-    spec = importlib.util.spec_from_file_location("asyncbound_planted_catalogue", p)
+    spec = importlib.util.spec_from_file_location(module_name, p)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def load_catalogue(path) -> object:
+    """The planted-bug catalogue module at ``path`` (``CATALOGUE`` and ``variant``)."""
+    mod = import_catalogue(path)
     if not hasattr(mod, "CATALOGUE") or not hasattr(mod, "variant"):
-        raise ValueError(f"{str(p)!r} defines no CATALOGUE / variant(): not a planted-bug catalogue")
+        raise ValueError(f"{str(path)!r} defines no CATALOGUE / variant(): not a planted-bug catalogue")
     return mod
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import logging
 import sys
@@ -45,13 +44,10 @@ def load_catalogue(path) -> dict:
     nothing): its ``SPECS`` dict, or, for the implements/conjecture catalogue format
     (``CATALOGUE``: name -> (family, imitated algorithm, conjecture spec)), the conjecture specs,
     the algorithm each imitates kept for :func:`correct_algorithms`."""
+    from asyncbound.checks.power import import_catalogue
+
     _IMITATES.clear()
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"catalogue file not found: {str(p)!r} (pass --catalogue PATH)")
-    spec = importlib.util.spec_from_file_location("asyncbound_planted_conjectures", p)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = import_catalogue(path, "asyncbound_planted_conjectures")
     cat = getattr(mod, "CATALOGUE", None)
     if isinstance(cat, dict) and cat:
         specs = {k: v[2] for k, v in cat.items()}
@@ -59,7 +55,7 @@ def load_catalogue(path) -> dict:
         return specs
     specs = getattr(mod, "SPECS", None)
     if not isinstance(specs, dict) or not specs:
-        raise ValueError(f"{str(p)!r} defines no SPECS or CATALOGUE dict: not a planted-bug catalogue")
+        raise ValueError(f"{str(path)!r} defines no SPECS or CATALOGUE dict: not a planted-bug catalogue")
     return specs
 
 
