@@ -1,5 +1,7 @@
 """Measure the false-alarm rate: run the CORRECT algorithms' checks over independent seed batches
-and count how often a check FAILs. ``python -m checks.false_alarm --batches 20 [--out FILE]``.
+and count how often a check FAILs. ``python -m asyncbound.checks.false_alarm --batches 20 [--first 1] [--out FILE]``; batches
+``first .. first + batches - 1`` (so two processes can share the work: ``--first 1`` and
+``--first 21``), and ``--merge A.json B.json ...`` adds up such runs into one result.
 
 Each batch shifts every check's base seed (new problem instance, new starting points, new noise,
 new delays), so batches are independent replicates of the whole suite. The suite is designed for a
@@ -21,7 +23,7 @@ from asyncbound.checks.verdicts import FAILING, Verdict
 
 
 def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int = 1000,
-            only: str | None = None, progress=None) -> dict:
+            only: str | None = None, progress=None, first: int = 1) -> dict:
     specs = suite.build_suite(suite_name)
     if only:
         specs = [s for s in specs if only in s.check_id]
@@ -29,7 +31,7 @@ def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int 
     per_check: dict[str, dict] = {}
     runs_with_failure = 0
     t0 = time.perf_counter()
-    for b in range(1, n_batches + 1):
+    for b in range(first, first + n_batches):
         failed_here = []
         for s in specs:
             sb = replace(s, base_seed=s.base_seed + b * seed_stride)
@@ -44,12 +46,20 @@ def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int 
                 failed_here.append((s.check_id, rec.get("reason")))
         runs_with_failure += bool(failed_here)
         if progress is not None:
-            progress(f"batch {b}/{n_batches}: {len(failed_here)} failing checks "
+            progress(f"batch {b} ({b - first + 1}/{n_batches}): {len(failed_here)} failing checks "
                      f"({time.perf_counter() - t0:.0f}s) {failed_here[:3]}")
-    n_checks = len(specs) * n_batches
+    return summarize(suite_name, n_batches, len(specs), alpha, per_check, runs_with_failure,
+                     time.perf_counter() - t0, batches_run=[first, first + n_batches - 1])
+
+
+def summarize(suite_name, n_batches, checks_per_batch, alpha, per_check, runs_with_failure,
+              duration_s, batches_run) -> dict:
+    """The result dict (rates with Clopper-Pearson upper bounds) of per-check verdict counts."""
+    n_checks = checks_per_batch * n_batches
     n_fail = sum(c["FAIL"] + c["DIVERGED"] for c in per_check.values())
     return {
-        "suite": suite_name, "batches": n_batches, "checks_per_batch": len(specs),
+        "suite": suite_name, "batches": n_batches, "batches_run": batches_run,
+        "checks_per_batch": checks_per_batch,
         "alpha_per_check": alpha, "alpha_suite": stats.ALPHA_SUITE,
         "check_runs": n_checks, "failing_check_runs": n_fail,
         "per_check_false_alarm_rate": n_fail / n_checks if n_checks else None,
@@ -57,8 +67,32 @@ def measure(n_batches: int = 10, *, suite_name: str = "quick", seed_stride: int 
         "suite_runs_with_a_failure": runs_with_failure,
         "suite_false_alarm_rate": runs_with_failure / n_batches,
         "suite_rate_upper95": stats.clopper_pearson_upper(runs_with_failure, n_batches, 0.05),
-        "per_check": per_check, "duration_s": time.perf_counter() - t0,
+        "per_check": per_check, "duration_s": duration_s,
     }
+
+
+def merge(results: list[dict]) -> dict:
+    """One result from runs of the same suite over disjoint batch ranges."""
+    if not results:
+        raise ValueError("nothing to merge")
+    first = results[0]
+    for r in results[1:]:
+        if (r["suite"], r["checks_per_batch"]) != (first["suite"], first["checks_per_batch"]):
+            raise ValueError("runs of different suites cannot be merged")
+    ranges = sorted(tuple(r["batches_run"]) for r in results)
+    for (_, hi), (lo, _) in zip(ranges, ranges[1:]):
+        if lo <= hi:
+            raise ValueError(f"batch ranges overlap: {ranges}")
+    per_check: dict[str, dict] = {}
+    for r in results:
+        for cid, counts in r["per_check"].items():
+            acc = per_check.setdefault(cid, {v: 0 for v in records.VERDICTS})
+            for v, n in counts.items():
+                acc[v] = acc.get(v, 0) + n
+    return summarize(first["suite"], sum(r["batches"] for r in results), first["checks_per_batch"],
+                     first["alpha_per_check"], per_check,
+                     sum(r["suite_runs_with_a_failure"] for r in results),
+                     sum(r["duration_s"] for r in results), [list(x) for x in ranges])
 
 
 def main(argv=None) -> int:
@@ -66,13 +100,26 @@ def main(argv=None) -> int:
     p.add_argument("--batches", type=int, default=10)
     p.add_argument("--suite", default="quick")
     p.add_argument("--only", default=None)
+    p.add_argument("--first", type=int, default=1, help="first batch number (default 1)")
+    p.add_argument("--merge", nargs="+", default=None, metavar="RESULT.json",
+                   help="add up earlier results (disjoint batch ranges) instead of running")
     p.add_argument("--out", default=None)
     a = p.parse_args(argv)
-    import torch
+    if a.batches < 1 or a.first < 1:
+        print(f"error: --batches and --first must be >= 1, got {a.batches}, {a.first}", file=sys.stderr)
+        return 2
+    if a.merge:
+        try:
+            res = merge([json.loads(open(f).read()) for f in a.merge])
+        except (OSError, ValueError, KeyError) as exc:
+            print(f"error: cannot merge: {exc}", file=sys.stderr)
+            return 2
+    else:
+        import torch
 
-    torch.set_num_threads(1)
-    res = measure(a.batches, suite_name=a.suite, only=a.only,
-                  progress=lambda line: print(line, file=sys.stderr, flush=True))
+        torch.set_num_threads(1)
+        res = measure(a.batches, suite_name=a.suite, only=a.only, first=a.first,
+                      progress=lambda line: print(line, file=sys.stderr, flush=True))
     text = json.dumps(records.jsonable(res), indent=1)
     if a.out:
         with open(a.out, "w") as fh:

@@ -15,6 +15,15 @@ restricted to the correct algorithms the bugs imitate (:func:`.search.baseline_f
 ``--false-batches`` batches. Every check runs at the per-check alpha of the whole quick suite
 (Bonferroni over its checks); the search spends no alpha (the deciding run is a fresh batch).
 
+Each batch of a bug is classified (:func:`classify`): caught by a *conclusion* check (a bound
+check or a study: the theorem's claim itself is shown false), caught by a *lemma* only (a step of
+the claimed theorem's proof, e.g. AMSGrad's monotone v-hat, is violated: the variant is not the
+algorithm the proof is about), *untestable* (every conclusion check is NOT_APPLICABLE: the
+conjecture's own configuration lies outside every claimed theorem's class, so no sound check of
+the claim exists and the ``implements`` route is the one that can see the bug), or *missed*.
+The summary counts bugs caught in every batch, those caught by conclusion checks alone, and
+the untestable ones (reported beside, never counted as caught).
+
 The catalogue is the planted-bug file of the tests (``tests/checks/planted.py``: ``SPECS``,
 name -> AlgorithmSpec), loaded by path; the library never registers a planted bug.
 """
@@ -100,7 +109,13 @@ def _registered(algorithms):
                 ALGORITHMS[name] = old
 
 
-def _batch_verdicts(algorithms, b: int, alpha: float, suite: str) -> list[tuple[str, str, str]]:
+def check_kind(spec) -> str:
+    """``"conclusion"`` for a bound check or a study (they test what the theorem concludes),
+    else the exact test's name (``"lemma"``: a step of the theorem's proof)."""
+    return "conclusion" if spec.test in ("bound", "study") or spec.study else spec.test
+
+
+def _batch_verdicts(algorithms, b: int, alpha: float, suite: str) -> list[tuple[str, str, str, str]]:
     from asyncbound.checks.engine import run_check
     from asyncbound.checks.suite import build_suite
 
@@ -108,8 +123,24 @@ def _batch_verdicts(algorithms, b: int, alpha: float, suite: str) -> list[tuple[
     with _registered(algorithms):
         for s in build_suite(suite, algorithms=algorithms):
             rec = run_check(replace(s, base_seed=s.base_seed + b * SEED_STRIDE), alpha)
-            out.append((s.check_id, rec["verdict"], str(rec.get("reason", ""))[:160]))
+            out.append((s.check_id, rec["verdict"], str(rec.get("reason", ""))[:160], check_kind(s)))
     return out
+
+
+def classify(verdicts: list[tuple[str, str, str, str]]) -> str:
+    """One batch of a bug's checks: ``caught_by_conclusion`` (a bound check or study FAILs),
+    ``caught_by_lemma`` (only a proof-step check FAILs), ``untestable`` (no FAIL and every
+    conclusion check is NOT_APPLICABLE: the conjecture's configuration is outside every claimed
+    theorem's class, so no sound conclusion check exists), else ``missed``."""
+    fails = {kind for _, v, _, kind in verdicts if v == "FAIL"}
+    if "conclusion" in fails:
+        return "caught_by_conclusion"
+    if fails:
+        return "caught_by_lemma"
+    concl = [v for _, v, _, kind in verdicts if kind == "conclusion"]
+    if concl and all(v == "NOT_APPLICABLE" for v in concl):
+        return "untestable"
+    return "missed"
 
 
 def measure(batches: int, false_batches: int, *, catalogue=None, only: str | None = None,
@@ -124,32 +155,41 @@ def measure(batches: int, false_batches: int, *, catalogue=None, only: str | Non
     t0 = time.perf_counter()
     rows = {}
     for name, algo in bugs.items():
-        caught, failing = 0, {}
+        caught, failing, outcomes = 0, {}, {}
         for b in range(1, batches + 1):
-            fails = [cid for cid, v, _ in _batch_verdicts([algo], b, alpha, suite) if v == "FAIL"]
+            verdicts = _batch_verdicts([algo], b, alpha, suite)
+            fails = [cid for cid, v, _, _ in verdicts if v == "FAIL"]
             caught += bool(fails)
             for cid in fails:
                 failing[cid] = failing.get(cid, 0) + 1
+            outcome = classify(verdicts)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
             if progress:
-                progress(f"{name} batch {b}/{batches}: {len(fails)} FAIL ({time.perf_counter() - t0:.0f}s)")
+                progress(f"{name} batch {b}/{batches}: {outcome}, {len(fails)} FAIL "
+                         f"({time.perf_counter() - t0:.0f}s)")
         rows[name] = {"batches": batches, "caught": caught, "rate": caught / batches,
-                      "failing_checks": failing}
+                      "outcomes": outcomes, "failing_checks": failing}
     correct = correct_algorithms(bugs)
     false_fail, per_check = 0, {}
     n_checks = 0
     for b in range(1, false_batches + 1):
         verdicts = _batch_verdicts(correct, b, alpha, suite)
         n_checks += len(verdicts)
-        fails = [(cid, r) for cid, v, r in verdicts if v == "FAIL"]
+        fails = [(cid, r) for cid, v, r, _ in verdicts if v == "FAIL"]
         false_fail += bool(fails)
-        for cid, v, _ in verdicts:
+        for cid, v, _, _ in verdicts:
             per_check.setdefault(cid, {}).setdefault(v, 0)
             per_check[cid][v] += 1
         if progress:
             progress(f"correct batch {b}/{false_batches}: {fails[:2]} ({time.perf_counter() - t0:.0f}s)")
     caught = sum(r["caught"] == r["batches"] for r in rows.values())
+    untestable = [k for k, r in rows.items() if r["outcomes"].get("untestable") == r["batches"]]
+    by_conclusion = sum(r["outcomes"].get("caught_by_conclusion") == r["batches"] for r in rows.values())
     return {"suite": suite, "alpha_per_check": alpha, "bugs": rows,
             "bugs_always_caught": caught, "bugs_total": len(rows),
+            "bugs_always_caught_by_conclusion": by_conclusion,
+            "untestable_as_conjectures": untestable,
+            "testable_bugs": len(rows) - len(untestable),
             "correct_algorithms": correct, "false_batches": false_batches,
             "false_fail_batches": false_fail, "correct_check_runs": n_checks,
             "false_fail_rate_upper95": stats.clopper_pearson_upper(false_fail, max(false_batches, 1), 0.05),

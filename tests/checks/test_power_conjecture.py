@@ -47,3 +47,14 @@ def test_bug_is_registered_only_while_its_checks_run():
     with pc._registered([bug]):
         assert ALGORITHMS[bug.name] is bug
     assert bug.name not in ALGORITHMS
+
+
+def test_a_batch_is_classified_by_what_caught_it():
+    row = [("a--b", "PASS", "", "conclusion"), ("a--lemma", "PASS", "", "lemma")]
+    assert pc.classify(row) == "missed"
+    assert pc.classify([("a--b", "FAIL", "", "conclusion"), row[1]]) == "caught_by_conclusion"
+    assert pc.classify([row[0], ("a--lemma", "FAIL", "", "lemma")]) == "caught_by_lemma"
+    na = [("a--b", "NOT_APPLICABLE", "", "conclusion"), ("a--c", "NOT_APPLICABLE", "", "conclusion"),
+          row[1]]
+    assert pc.classify(na) == "untestable"
+    assert pc.classify([]) == "missed"
