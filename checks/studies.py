@@ -8,9 +8,14 @@
   the gap f - f* is reported along the run. A necessary sign of convergence, not a proof.
 - ``passm_momentum_gain`` (Kungurtsev et al. 2021 §4.2, reconstructed limiting ODE
   xdot = -grad f / (1 - m) per block, smooth case): to first order in the step, the decrease of f
-  over the run equals sum_k (gamma_k / n_blocks) c_k ||grad f(x_k)||^2 with the heavy-ball gain
-  c_k = (1 - m^j)/(1 - m) after j own steps. The measured/predicted ratio must be 1 within
-  ``GAIN_RTOL`` (TIGHT). A PASSM that loses momentum gets about (1 - m) instead: FAIL.
+  over the run equals sum_k gamma_k sum_{i moved at k} (d_i f(x_k))^2 (1 - m^j)/(1 - m), j the
+  writer's steps so far that moved coordinate i (:mod:`.momentum_gain`, one prediction per
+  pattern). PASSM: sum_k (gamma_k / n_blocks) c_k ||grad f(x_k)||^2 with c_k the gain of j own
+  steps (an even spread of the gradient energy over blocks). PASSM+: own block at the gain of
+  its own steps, the other blocks at the gain of its full steps, with the exact block energies
+  at every iterate (observed on the reference backend). The measured/predicted ratio must be 1
+  within ``GAIN_RTOL`` (TIGHT). A PASSM(+) that loses momentum, or damps it as an EMA, gets
+  about (1 - m) instead: FAIL.
 - ``apam_tau_sweep`` (Xu et al., reconstructed template C1/sqrt K + C2 tau^2/K): at fixed K the
   metric for tau <= K^{1/4} must stay within ``APAM_FACTOR`` of tau = 0 (the delay term at most
   the leading term, i.e. C2 <= C1: our assumption, stated); the growth of the excess with tau is
@@ -27,6 +32,7 @@ from dataclasses import replace
 
 import numpy as np
 from asyncbound.checks import measure, planning, stats
+from asyncbound.checks import momentum_gain as mg
 from asyncbound.checks.evaluate import evaluate_trace
 from asyncbound.checks.metrics import band_series
 from asyncbound.checks.records import base_record
@@ -35,8 +41,9 @@ from asyncbound.checks.verdicts import Decision, Verdict, decide, not_applicable
 
 #: TIGHT tolerance of the momentum-gain ratio: the first-order (ODE) prediction neglects
 #: O(L gamma/(1-m)) curvature terms (~5% at the steps used), block-gradient imbalance within a
-#: cycle and staleness; 35% leaves room for those while a lost momentum (ratio ~ 1 - m = 0.1)
-#: is far outside.
+#: cycle (PASSM), staleness and the buffers' lag (they hold older, larger gradients: +7 to +18%
+#: measured, PASSM+'s foreign-block buffers lag twice as long); 35% leaves room for those while a
+#: lost or EMA-damped momentum (ratio ~ 1 - m = 0.1) is far outside.
 GAIN_RTOL = 0.35
 #: APAM: metric(tau)/metric(0) allowed for tau <= K^{1/4} (delay term <= leading term).
 APAM_FACTOR = 2.0
@@ -145,15 +152,28 @@ def passm_momentum_gain(check, bound, alpha: float) -> dict:
     m = float(check.options.get("momentum", algo.defaults.get("momentum", 0.0)))
     lr = float(check.lr) if check.lr is not None else 0.05 * (1 - m)  # gamma/(1-m) = 0.05 << 1/L
     rec = base_record(check, bound, lr, "gamma = 0.05 (1 - m): the ODE regime, gamma/(1-m) L = 0.05")
-    if algo.pattern != "partition" or m <= 0:
+    pred = mg.PREDICTIONS.get(algo.pattern)
+    if pred is None or m <= 0:
         return _finish(rec, Decision(Verdict.NOT_APPLICABLE,
-                                     f"momentum gain needs the partition pattern with momentum > 0 "
-                                     f"(pattern {algo.pattern}, momentum {m})"))
+                                     f"momentum gain needs a pattern in {sorted(mg.PREDICTIONS)} with "
+                                     f"momentum > 0 (pattern {algo.pattern}, momentum {m})"))
     sub = replace(check, study=None)
     problem = planning.load_problem(sub)
     if not getattr(problem, "smooth", True):
         return _finish(rec, Decision(Verdict.NOT_APPLICABLE, "the ODE gain check needs a smooth problem"))
-    trace = run_trace(sub, problem, planning.parse_delay(check.delay), lr, eval_every=1)
+    probe, run_spec = None, sub
+    if pred.block_energies:
+        from asyncbound.implementations.backends import capabilities
+        from asyncbound.implementations.patterns import partition
+
+        if not capabilities(check.backend).observes_updates:
+            return _finish(rec, Decision(Verdict.NOT_APPLICABLE, (
+                f"the {algo.pattern} prediction needs the block gradient energies at every iterate, "
+                f"which only a backend that observes updates gives (not {check.backend})")))
+        sizes = getattr(problem, "layer_sizes", None) or [1] * problem.dim
+        probe = mg.BlockEnergyProbe(problem, partition(sizes, check.workers))
+        run_spec = replace(sub, options={**sub.options, "observer": probe})
+    trace = run_trace(run_spec, problem, planning.parse_delay(check.delay), lr, eval_every=1)
     rec["_trace"] = trace
     df = measure.as_frame(trace)
     ev = measure.divergence(df) or measure.huge(df)
@@ -179,8 +199,9 @@ def passm_momentum_gain(check, bound, alpha: float) -> dict:
     gamma = lr * np.ones_like(own, dtype=float)
     if power is not None:
         gamma = lr * ((1 + offset) / (own + offset)) ** power
-    gain = (1 - m ** own) / (1 - m)
-    predicted = (gprev * (gamma * gain / n_blocks)[None, :]).sum(axis=1)
+    weights = (mg.partition_weights(gprev, own, n_blocks, m) if probe is None
+               else mg.partition_plus_weights(probe, m))
+    predicted = (weights * gamma[None, :]).sum(axis=1)
     actual = f0 - loss[:, -1]
     ratio = actual / predicted
     iv = stats.mean_interval(ratio, alpha)
@@ -194,7 +215,8 @@ def passm_momentum_gain(check, bound, alpha: float) -> dict:
         k2: v for k2, v in measure.staleness_summary(df).items() if k2 in ("tau_max", "tau_avg")}}
     note = (f"derived from the reconstructed limiting ODE xdot = -grad f/(1-m) (Kungurtsev et al. "
             f"2021 §4.2): measured decrease of f / first-order prediction with heavy-ball gain "
-            f"(1-m^j)/(1-m), m = {m:g}; TIGHT within {GAIN_RTOL:.0%}")
+            f"(1-m^j)/(1-m), m = {m:g}, {algo.pattern}: {pred.how}; TIGHT within "
+            f"{GAIN_RTOL:.0%}")
     return _finish(rec, decide("TIGHT", iv, 1.0, rtol=GAIN_RTOL, what="decrease/predicted", proxy_note=note))
 
 

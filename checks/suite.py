@@ -233,8 +233,8 @@ def exact_specs(algos, suite: str = "quick", *, workers: int = 4, backend: str =
 
 
 def studies_for(suite: str, *, workers: int = 4) -> list[CheckSpec]:
-    """Per-paper studies: APAM's gap against tau at fixed K, top-k with/without EF, PASSM's
-    momentum gain (the limiting ODE's 1/(1-m))."""
+    """Per-paper studies: APAM's gap against tau at fixed K, top-k with/without EF, PASSM's and
+    PASSM+'s momentum gain (the limiting ODE's 1/(1-m))."""
     seeds = N_SEEDS_QUICK if suite == "quick" else N_SEEDS_FULL
     mult = 1 if suite == "quick" else 3
     out = [
@@ -244,24 +244,28 @@ def studies_for(suite: str, *, workers: int = 4) -> list[CheckSpec]:
         CheckSpec(algorithm="async_topk_ef", bound="nadiradze2021/elastic_consistency", problem="quadratic",
                   delay="uniform:4", steps=1500 * mult, eval_every=10, seeds=seeds, workers=workers,
                   study="topk_ef_compare", label="ef-vs-no-ef"),
-        CheckSpec(algorithm="passm", bound="kungurtsev2021/stationarity", problem="quadratic",
-                  problem_options={"sigma": 0.01}, delay="uniform:4", steps=1000 * mult, eval_every=1,
-                  seeds=seeds, workers=workers, study="passm_momentum_gain", label="momentum-gain"),
     ]
+    out += [momentum_gain_spec(a, suite, workers=workers) for a in ("passm", "passm_plus")]
     return out
 
 
-def variant_studies(algos, suite: str, *, workers: int = 4) -> list[CheckSpec]:
-    """Studies that apply to a user's (or a planted) algorithm: PASSM's momentum gain for a
-    partitioned algorithm with momentum claiming the Kungurtsev result."""
+def momentum_gain_spec(algorithm, suite: str, *, workers: int = 4) -> CheckSpec:
+    """The momentum-gain study of ``algorithm`` (PASSM or PASSM+, or a variant of either)."""
     seeds = N_SEEDS_QUICK if suite == "quick" else N_SEEDS_FULL
     mult = 1 if suite == "quick" else 3
+    return CheckSpec(algorithm=algorithm, bound="kungurtsev2021/stationarity", problem="quadratic",
+                     problem_options={"sigma": 0.01}, delay="uniform:4", steps=1000 * mult, eval_every=1,
+                     seeds=seeds, workers=workers, study="passm_momentum_gain", label="momentum-gain")
+
+
+def variant_studies(algos, suite: str, *, workers: int = 4) -> list[CheckSpec]:
+    """Studies that apply to a user's (or a planted) algorithm: the momentum gain for a
+    partitioned (PASSM or PASSM+ pattern) algorithm with momentum claiming the Kungurtsev result."""
+    from asyncbound.checks.momentum_gain import PREDICTIONS
+
     out = []
     for a in algos:
         claims_k = any(b.startswith("kungurtsev2021/") for b in a.bounds)
-        if claims_k and a.pattern == "partition" and float(a.defaults.get("momentum", 0) or 0) > 0:
-            out.append(CheckSpec(algorithm=a, bound="kungurtsev2021/stationarity", problem="quadratic",
-                                 problem_options={"sigma": 0.01}, delay="uniform:4", steps=1000 * mult,
-                                 eval_every=1, seeds=seeds, workers=workers, study="passm_momentum_gain",
-                                 label="momentum-gain"))
+        if claims_k and a.pattern in PREDICTIONS and float(a.defaults.get("momentum", 0) or 0) > 0:
+            out.append(momentum_gain_spec(a, suite, workers=workers))
     return out
