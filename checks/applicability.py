@@ -61,12 +61,19 @@ def uncertified(bound, problem, overrides: dict) -> Decision | None:
     return Decision(Verdict.NOT_APPLICABLE, "assumption not certified (before running): " + "; ".join(reasons))
 
 
-def outside_class(bound, problem, hparams: dict) -> Decision | None:
-    """NOT_APPLICABLE when the run's algorithm is not in the class the bound covers, else None."""
+def outside_class(bound, problem, hparams: dict, *, conjecture: bool = False,
+                  notes: list | None = None) -> Decision | None:
+    """NOT_APPLICABLE when the run's algorithm is not in the class the bound covers, else None.
+
+    A *conjecture* (``registry.is_conjecture``: a variant claiming the bound for its own
+    algorithm) is outside the class on purpose: its options the theorem fixes are appended to
+    ``notes`` instead (the claim is checked as stated); the domain (projection) still decides,
+    since an unconstrained conclusion is false at a constrained optimum whatever the algorithm.
+    """
     from asyncbound.theory.coverage import covers
 
     cls = covers(bound)
-    reasons = []
+    reasons, options = [], []
     projects = bool(getattr(problem, "projects", False))
     if cls.domain == "unconstrained" and projects:
         reasons.append(f"problem '{problem.name}' projects onto a box, the theorem is about "
@@ -81,8 +88,13 @@ def outside_class(bound, problem, hparams: dict) -> Decision | None:
         except (TypeError, ValueError):
             same = have == value
         if not same:
-            reasons.append(f"option {name}={have!r} is outside the theorem's algorithm "
+            options.append(f"option {name}={have!r} is outside the theorem's algorithm "
                            f"({cls.step}: {name} = {value!r})")
+    if conjecture and options and notes is not None:
+        notes.append("conjecture: " + "; ".join(options) + "; the claim is checked as the variant "
+                     "states it")
+    if not conjecture:
+        reasons += options
     if not reasons:
         return None
     return Decision(Verdict.NOT_APPLICABLE, "outside the algorithm class of the theorem: " + "; ".join(reasons))

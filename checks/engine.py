@@ -159,6 +159,8 @@ def _run_once(check: CheckSpec, alpha: float) -> dict:
         rec = search.search_check(check, alpha)
         rec["duration_s"] = time.perf_counter() - t0
         return rec
+    from asyncbound.implementations.registry import is_conjecture
+
     algo = planning.load_algorithm(check.algorithm)
     problem = planning.load_problem(check)
     plan = planning.plan(check, bound, problem, algo)
@@ -166,8 +168,13 @@ def _run_once(check: CheckSpec, alpha: float) -> dict:
     rec["measured"] = {"alpha": alpha, "n_seeds": check.seeds}
     if plan.notes:
         rec["plan_notes"] = list(plan.notes)
+    notes = rec.setdefault("plan_notes", [])
     outside = (applicability.uncertified(bound, problem, check.overrides)
-               or applicability.outside_class(bound, problem, plan.hparams) or plan.refused)
+               or applicability.outside_class(bound, problem, plan.hparams,
+                                              conjecture=is_conjecture(algo), notes=notes)
+               or plan.refused)
+    if not notes:
+        rec.pop("plan_notes")
     if outside is not None:
         rec.update(verdict=outside.verdict.value, reason=outside.reason)
         rec["duration_s"] = time.perf_counter() - t0

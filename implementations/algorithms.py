@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from . import rules as _rules
-from .registry import AlgorithmSpec, register
+from .registry import BUILTIN, AlgorithmSpec, register
 
 REF_PROC = ("reference", "processes")
 ALL = ("reference", "processes", "distributed")
@@ -148,3 +148,4 @@ _ENTRIES = [
 
 for _spec in _ENTRIES:
     register(_spec, replace=True)
+    BUILTIN[_spec.name] = _spec

@@ -93,6 +93,19 @@ def get_algorithm(name) -> AlgorithmSpec:
     return ALGORITHMS[name]
 
 
+#: the built-in entries (the papers' algorithm boxes), as registered by
+#: :mod:`implementations.algorithms` (which fills it once, at import)
+BUILTIN: dict[str, AlgorithmSpec] = {}
+
+
+def is_conjecture(algo: AlgorithmSpec) -> bool:
+    """Whether ``algo``'s claims are *conjectures*: a variant that is neither a built-in
+    algorithm box nor declares one it ``implements``. Its claims extend a theorem's conclusion
+    to an algorithm outside the theorem's class, so they are checked as stated (the class gate
+    on hyperparameters, e.g. momentum = 0 for plain SGD, is what the conjecture disputes)."""
+    return algo.implements is None and BUILTIN.get(algo.name) is not algo
+
+
 def split_config(algo: AlgorithmSpec, config: dict) -> tuple[dict, dict]:
     """(rule hyperparameters, pattern options) of a full config."""
     opts = PATTERN_OPTIONS[algo.pattern]
@@ -119,7 +132,7 @@ def describe(algo: AlgorithmSpec) -> dict:
             "description": algo.description}
 
 
-from . import algorithms as _builtin  # noqa: E402,F401  (fills ALGORITHMS)
+from . import algorithms as _builtin  # noqa: E402,F401  (fills ALGORITHMS and BUILTIN)
 
-__all__ = ["ALGORITHMS", "BACKENDS", "AlgorithmSpec", "build_rule", "describe", "get_algorithm",
-           "register", "split_config"]
+__all__ = ["ALGORITHMS", "BACKENDS", "BUILTIN", "AlgorithmSpec", "build_rule", "describe",
+           "get_algorithm", "is_conjecture", "register", "split_config"]
