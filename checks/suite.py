@@ -46,6 +46,10 @@ BOUND_CONFIG: dict[str, dict] = {
     "nadiradze2021/nonconvex_sigma": dict(problem="quadratic", delay="uniform:4", steps=1500, eval_every=1),
     # SC only needs eta <= 1/mu (= 10 here), far beyond stability (2/L); eta = 0.05 as for NC-M.
     "nadiradze2021/strongly_convex": dict(problem="quadratic", delay="uniform:4", steps=1500, eval_every=50, lr=0.05),
+    # SC-sigma: cond = 1 and sigma = 1, where the noise (not the first steps' view gap, which sets
+    # the measured B) sets the floor; eta from its condition eta <= 1/(2L).
+    "nadiradze2021/strongly_convex_sigma": dict(problem="quadratic", problem_options={"cond": 1.0, "sigma": 1.0},
+                                                delay="uniform:4", steps=1500, eval_every=50),
     "gratton_toint2026/rate": dict(problem="quadratic", delay="uniform:4", steps=1000, eval_every=5),
     "gratton_toint2026/slope": dict(problem="quadratic", delay="uniform:4", steps=1000, eval_every=5),
     # APAM's convex result is about the projected iteration on a bounded domain (assumption A4):
@@ -65,6 +69,7 @@ DEFAULT_ALGORITHM = {
     "nadiradze2021/view_gap_async": "hogwild_sgd",
     "nadiradze2021/nonconvex_M": "hogwild_sgd",
     "nadiradze2021/strongly_convex": "hogwild_sgd",
+    "nadiradze2021/strongly_convex_sigma": "hogwild_sgd",
     "nadiradze2021/elastic_consistency": "hogwild_sgd",
     "nadiradze2021/nonconvex_sigma": "hogwild_sgd",
     "gratton_toint2026/slope": "async_adagrad",

@@ -61,9 +61,9 @@ def gt_momentum(*, lr: float, beta: float = 0.9, eps: float = 1e-8, per_vector: 
 
 #: bound keys of ``theory.BOUNDS`` (checked against it in tests/implementations/test_registry.py)
 NC_SGD = ("nadiradze2021/nonconvex_sigma", "nadiradze2021/nonconvex_M",
-          "nadiradze2021/strongly_convex", "nadiradze2021/elastic_consistency",
-          "nadiradze2021/view_gap_async", "classic_delayed_sgd/nonconvex",
-          "classic_delayed_sgd/strongly_convex")
+          "nadiradze2021/strongly_convex", "nadiradze2021/strongly_convex_sigma",
+          "nadiradze2021/elastic_consistency", "nadiradze2021/view_gap_async",
+          "classic_delayed_sgd/nonconvex", "classic_delayed_sgd/strongly_convex")
 PS_SGD = ("classic_delayed_sgd/nonconvex", "classic_delayed_sgd/strongly_convex",
           "nadiradze2021/nonconvex_sigma", "nadiradze2021/elastic_consistency",
           "nadiradze2021/view_gap_async")

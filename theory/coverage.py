@@ -57,6 +57,7 @@ COVERS: dict[str, AlgorithmClass] = {
     "nadiradze2021/nonconvex_M": _PLAIN_SGD,
     "nadiradze2021/nonconvex_sigma": _PLAIN_SGD,
     "nadiradze2021/strongly_convex": _PLAIN_SGD,
+    "nadiradze2021/strongly_convex_sigma": _PLAIN_SGD,
     "nadiradze2021/elastic_consistency": _VIEW_GAP,
     "nadiradze2021/view_gap_async": _VIEW_GAP,
     # Gratton & Toint: unconstrained adaptive methods (momentum and normalisation included)

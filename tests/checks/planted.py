@@ -10,6 +10,9 @@ algorithm it imitates, so the checks must catch it from the run alone:
 - ``planted_overstep``: SGD whose step silently uses ``FACTOR`` x the lr it reports, so the step
   size the side condition was solved for is ignored while claimed.
 
+``biased_sgd`` (a constant bias added to every gradient, so the iterates settle O(bias/mu) away
+from x*) is a rule the tests wrap in their own specs; it is in neither table below.
+
 The catalogue (:data:`CATALOGUE`, issue 11 "Power, measured") extends these three to one bug or
 more per algorithm family, each a realistic implementation mistake; each comes twice:
 :func:`variant` ``(key, "implements")`` names the registered algorithm it imitates
@@ -60,6 +63,17 @@ def stale_sgd(*, lr: float, lag: int = LAG, momentum: float = 0.0):
         return delta, {"queue": new_q, "filled": state["filled"] + 1}
 
     return FunctionalRule("stale_sgd", init, step, {"lr": lr, "lag": lag})
+
+
+def biased_sgd(*, lr: float, momentum: float = 0.0, bias: float = 1e-3):
+    """PLANTED BUG: every step adds a constant bias to the gradient, so the iterates settle
+    O(bias/mu) away from x*, far above round-off."""
+    inner = sgd(lr=lr)
+
+    def step(grad, state, t):
+        return inner.step(grad + bias, state, t)
+
+    return FunctionalRule("biased_sgd", inner.init, step, {"lr": lr, "bias": bias})
 
 
 def drop_momentum_sgd(*, lr: float, momentum: float = 0.9):

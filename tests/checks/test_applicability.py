@@ -14,8 +14,8 @@ from asyncbound.checks.engine import CheckSpec, run_check
 from asyncbound.checks.stats import Interval
 from asyncbound.checks.verdicts import Verdict, before_metric
 from asyncbound.implementations.registry import AlgorithmSpec
-from asyncbound.implementations.rules import sgd
-from asyncbound.implementations.rules.base import FunctionalRule
+
+from tests.checks.planted import biased_sgd
 
 ALPHA = 1e-3
 
@@ -26,17 +26,6 @@ def _check(**kw) -> dict:
     rec = run_check(CheckSpec(**base), ALPHA)
     rec.pop("_trace", None)
     return rec
-
-
-def biased_sgd(*, lr: float, momentum: float = 0.0, bias: float = 1e-3):
-    """PLANTED BUG: every step adds a constant bias to the gradient, so the iterates settle
-    O(bias/mu) away from x*, far above round-off."""
-    inner = sgd(lr=lr)
-
-    def step(grad, state, t):
-        return inner.step(grad + bias, state, t)
-
-    return FunctionalRule("biased_sgd", inner.init, step, {"lr": lr, "bias": bias})
 
 
 BIASED = AlgorithmSpec("planted_biased_sgd", biased_sgd, "full", {"lr": 0.05, "momentum": 0.0},

@@ -113,7 +113,7 @@ def test_tau_zero_limit(key, expected):
 
 
 @pytest.mark.parametrize("key", ["nadiradze2021/nonconvex_M", "nadiradze2021/nonconvex_sigma",
-                                 "nadiradze2021/strongly_convex"])
+                                 "nadiradze2021/strongly_convex", "nadiradze2021/strongly_convex_sigma"])
 def test_nadiradze_tau_zero_is_sequential_sgd(key):
     """With the async-shared-memory B = tau*M, tau = 0 gives the bound with B = 0."""
     expr = nad.with_system(get_bound(key), "async_shared_memory")

@@ -89,6 +89,9 @@ def cases() -> dict[str, Case]:
         Case(f"{nad.PAPER}/strongly_convex", "strongly_convex", ("final_dist_sq",), None,
              ({"r0_sq": 1.0, "mu": 0.5, "M": 0.1}, {"r0_sq": 1.0, "mu": 0.5, "M": 1.0}),
              "||grad f(v_t)||^2 <= M^2 at the evaluated gradients, B = tau M"),
+        Case(f"{nad.PAPER}/strongly_convex_sigma", "strongly_convex", ("final_dist_sq",), None,
+             ({"r0_sq": 1.0, "mu": 0.5, "B": 0.5}, {"r0_sq": 1.0, "mu": 0.5, "B": 2.0}),
+             "view gap ||x_t - v_t||^2 <= eta^2 B^2 a constraint"),
         Case(f"{nad.PAPER}/view_gap_async", "smooth", ("view_gap_sq",), 1 / L,
              ({"M": 1.0},), "||grad f(v_t)||^2 <= M^2 at the evaluated gradients", square_root=True),
     )}

@@ -23,6 +23,9 @@ REMARKS = {
     "classic_delayed_sgd/strongly_convex":
         "valid but loose in the rate: the exact worst case decays like (1 - eta mu)^(2K), the "
         "bound like (1 - eta mu)^K (see the theory module)",
+    "nadiradze2021/strongly_convex_sigma":
+        "valid but loose in the rate: per step the bound contracts by 1 - eta mu (3/2 - 2 L eta), "
+        "the exact worst case at tau = 0 by (1 - eta mu)^2 (see the theory module)",
     "nadiradze2021/nonconvex_M":
         "with M bounding ||grad f|| at every iterate (the toolkit's reading and estimator); "
         "with M over evaluated gradients only the bound is invalid (issue 18)",

@@ -63,6 +63,22 @@ STORED: dict = {'date': '2026-12-02',
                                               'max_solver_gap': 6.1e-05,
                                               'seconds': 148.92,
                                               'remark': ''},
+            'nadiradze2021/strongly_convex_sigma': {'status': 'VALID',
+                                                    'worst_ratio': 0.734,
+                                                    'worst_at': 'K=2, tau=0, delays=[0, 0] '
+                                                                '(capped), eta=0.5 x max, '
+                                                                'final_dist_sq, r0_sq=1, '
+                                                                'mu=0.5, B=0.5',
+                                                    'n_sdp': 144,
+                                                    'unsolved': 0,
+                                                    'max_solver_gap': 1.7e-06,
+                                                    'seconds': 15.34,
+                                                    'remark': 'valid but loose in the rate: '
+                                                              'per step the bound contracts by '
+                                                              '1 - eta mu (3/2 - 2 L eta), the '
+                                                              'exact worst case at tau = 0 by '
+                                                              '(1 - eta mu)^2 (see the theory '
+                                                              'module)'},
             'nadiradze2021/view_gap_async': {'status': 'VALID',
                                              'worst_ratio': 1.0,
                                              'worst_at': 'K=3, tau=1, delays=[0, 0, 1] '
