@@ -102,6 +102,25 @@ def test_momentum_outside_a_plain_sgd_theorem_is_named():
     assert _check(bound="classic_delayed_sgd/nonconvex", options={"momentum": 0.0})["verdict"] == "PASS"
 
 
+def test_a_conjecture_outside_the_class_is_checked_as_claimed_an_implementation_is_not():
+    from dataclasses import replace
+
+    from asyncbound.implementations.registry import get_algorithm, is_conjecture
+
+    hog = get_algorithm("hogwild_sgd")
+    conj = replace(hog, name="heavy_ball_hogwild", defaults={**hog.defaults, "momentum": 0.5})
+    impl = replace(conj, name="heavy_ball_hogwild_impl", implements="hogwild_sgd")
+    assert is_conjecture(conj) and not is_conjecture(impl) and not is_conjecture(hog)
+    rec = _check(algorithm=conj, bound="classic_delayed_sgd/nonconvex")
+    assert rec["verdict"] != "NOT_APPLICABLE", rec["reason"]
+    assert any(n.startswith("conjecture: option momentum=0.5") for n in rec["plan_notes"])
+    rec = _check(algorithm=impl, bound="classic_delayed_sgd/nonconvex")
+    assert rec["verdict"] == "NOT_APPLICABLE" and "momentum=0.5" in rec["reason"], rec["reason"]
+    # the domain gate holds for conjectures too: a projected problem under an unconstrained theorem
+    rec = _check(algorithm=conj, bound="classic_delayed_sgd/nonconvex", problem="logistic_box")
+    assert rec["verdict"] == "NOT_APPLICABLE" and "projects" in rec["reason"], rec["reason"]
+
+
 # --- 5. constants measured on a growing run ---------------------------------------------------
 def test_growing_run_cannot_pass_on_its_own_measured_constants():
     rec = _check(bound="nadiradze2021/strongly_convex", lr=0.85, steps=1500, eval_every=50)
