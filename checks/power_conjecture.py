@@ -18,7 +18,9 @@ restricted to the correct algorithms the bugs imitate (:func:`.search.baseline_f
 Each batch of a bug is classified (:func:`classify`): caught by a *conclusion* check (a bound
 check or a study: the theorem's claim itself is shown false), caught by a *lemma* only (a step of
 the claimed theorem's proof, e.g. AMSGrad's monotone v-hat, is violated: the variant is not the
-algorithm the proof is about), *untestable* (every conclusion check is NOT_APPLICABLE: the
+algorithm the proof is about), *flagged* (no claim is shown false, but the search found the
+bug diverging where the algorithm it extends converges, same configuration and seeds: the
+record and report show both side by side; counted apart from the catches), *untestable* (every conclusion check is NOT_APPLICABLE: the
 conjecture's own configuration lies outside every claimed theorem's class, so no sound check of
 the claim exists and the ``implements`` route is the one that can see the bug), or *missed*.
 The summary counts bugs caught in every batch, those caught by conclusion checks alone, and
@@ -123,13 +125,22 @@ def _batch_verdicts(algorithms, b: int, alpha: float, suite: str) -> list[tuple[
     with _registered(algorithms):
         for s in build_suite(suite, algorithms=algorithms):
             rec = run_check(replace(s, base_seed=s.base_seed + b * SEED_STRIDE), alpha)
-            out.append((s.check_id, rec["verdict"], str(rec.get("reason", ""))[:160], check_kind(s)))
+            verdict = rec["verdict"]
+            if verdict != "FAIL" and rec.get("diverges_where_baseline_converges"):
+                verdict = FLAGGED  # no claim is false, but the record flags the divergence
+            out.append((s.check_id, verdict, str(rec.get("reason", ""))[:160], check_kind(s)))
     return out
+
+
+#: a check whose search found the checked algorithm diverging where the algorithm it extends
+#: converges (same configuration, same seeds; ``search.side_by_side``): flagged, not a FAIL
+FLAGGED = "FLAGGED_DIVERGENCE"
 
 
 def classify(verdicts: list[tuple[str, str, str, str]]) -> str:
     """One batch of a bug's checks: ``caught_by_conclusion`` (a bound check or study FAILs),
-    ``caught_by_lemma`` (only a proof-step check FAILs), ``untestable`` (no FAIL and every
+    ``caught_by_lemma`` (only a proof-step check FAILs), ``flagged_divergence`` (no FAIL, but a
+    search found it diverging where the algorithm it extends converges), ``untestable`` (no FAIL and every
     conclusion check is NOT_APPLICABLE: the conjecture's configuration is outside every claimed
     theorem's class, so no sound conclusion check exists), else ``missed``."""
     fails = {kind for _, v, _, kind in verdicts if v == "FAIL"}
@@ -137,6 +148,8 @@ def classify(verdicts: list[tuple[str, str, str, str]]) -> str:
         return "caught_by_conclusion"
     if fails:
         return "caught_by_lemma"
+    if any(v == FLAGGED for _, v, _, _ in verdicts):
+        return "flagged_divergence"
     concl = [v for _, v, _, kind in verdicts if kind == "conclusion"]
     if concl and all(v == "NOT_APPLICABLE" for v in concl):
         return "untestable"
@@ -189,6 +202,7 @@ def measure(batches: int, false_batches: int, *, catalogue=None, only: str | Non
             "bugs_always_caught": caught, "bugs_total": len(rows),
             "bugs_always_caught_by_conclusion": by_conclusion,
             "untestable_as_conjectures": untestable,
+            "flagged_divergence": [k for k, r in rows.items() if r["outcomes"].get("flagged_divergence")],
             "testable_bugs": len(rows) - len(untestable),
             "correct_algorithms": correct, "false_batches": false_batches,
             "false_fail_batches": false_fail, "correct_check_runs": n_checks,

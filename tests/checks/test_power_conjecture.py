@@ -58,3 +58,4 @@ def test_a_batch_is_classified_by_what_caught_it():
           row[1]]
     assert pc.classify(na) == "untestable"
     assert pc.classify([]) == "missed"
+    assert pc.classify([("a--b", pc.FLAGGED, "", "conclusion"), row[1]]) == "flagged_divergence"

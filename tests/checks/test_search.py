@@ -108,7 +108,7 @@ def correct_record():
 def test_search_record_keeps_every_configuration_and_decides_on_fresh_seeds(correct_record):
     rec = correct_record
     assert rec["verdict"] == "PASS", rec["reason"]
-    assert len(rec["search"]) == 1 + search.PROFILES["quick"].start + search.PROFILES["quick"].refine
+    assert len(rec["search"]) == 2 + search.PROFILES["quick"].start + search.PROFILES["quick"].refine
     screened = {e["base_seed"] for e in rec["search"]}
     assert len(screened) == len(rec["search"]) and min(screened) >= search.SCREEN_OFFSET
     assert rec["config"]["base_seed"] == 0 and rec["worst"]["decided_on_seeds"] == [0, 7]
@@ -171,3 +171,12 @@ def test_a_fail_comes_with_a_shrunk_counterexample_that_reproduces(capsys):
         assert search.main(argv + ["--alpha", str(ALPHA)]) == 1
     assert capsys.readouterr().out.startswith("FAIL")
     assert rec["worst"]["screening"]["verdict"] == "FAIL"  # the search found it before deciding
+
+
+def test_the_corner_is_eta_max_under_adversarial_delays_at_the_smallest_tau(correct_record):
+    rec = correct_record
+    corner = rec["search"][1]["axes"]  # screened right after the anchor
+    assert corner["delay_family"] == "adversarial" and corner["eta_over_eta_max"] > 0.99
+    assert corner["tau"] == min(rec["search_space"]["taus"])
+    assert corner["workers"] == min(rec["search_space"]["workers"])
+    assert corner["problem"] == rec["search_space"]["problems"][0]
