@@ -178,7 +178,9 @@ def _measured(ctx: RunContext, bound_names: set[str], have: dict) -> dict[str, C
         if mat.size:
             # the squared form sqrt(max_t E||x_t - v_t||^2)/eta dominates the norm form (Jensen),
             # so it is a valid elastic constant for bounds stated with either form
-            out["B"] = Constant(float(np.sqrt(np.nanmax(np.nanmean(mat ** 2, axis=0)))), "measured",
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverged run: B = inf, said so
+                b_meas = float(np.sqrt(np.nanmax(np.nanmean(mat ** 2, axis=0))))
+            out["B"] = Constant(b_meas, "measured",
                                 "sqrt(max_t mean over seeds of ||x_t - v_t||^2) / eta (empirical elastic "
                                 "constant, squared form; >= the norm form)")
     if "M" in bound_names and "M" not in have:
