@@ -63,12 +63,12 @@ def uncertified(bound, problem, overrides: dict) -> Decision | None:
 
 def outside_class(bound, problem, hparams: dict) -> Decision | None:
     """NOT_APPLICABLE when the run's algorithm is not in the class the bound covers, else None."""
-    from asyncbound.theory.coverage import covers
+    from asyncbound.theory.coverage import BOX_DOMAINS, covers
 
     cls = covers(bound)
     reasons = []
-    projects = bool(getattr(problem, "projects", False))
-    if cls.domain == "unconstrained" and projects:
+    projects = bool(getattr(problem, "projects", False))  # every projection here is a box clamp
+    if projects and cls.domain not in BOX_DOMAINS:
         reasons.append(f"problem '{problem.name}' projects onto a box, the theorem is about "
                        f"unconstrained steps ({cls.step}); at a constrained optimum grad f != 0")
     if cls.domain == "projected" and not projects:
