@@ -70,12 +70,12 @@ def outside_class(bound, problem, hparams: dict, *, conjecture: bool = False,
     ``notes`` instead (the claim is checked as stated); the domain (projection) still decides,
     since an unconstrained conclusion is false at a constrained optimum whatever the algorithm.
     """
-    from asyncbound.theory.coverage import covers
+    from asyncbound.theory.coverage import BOX_DOMAINS, covers
 
     cls = covers(bound)
     reasons, options = [], []
-    projects = bool(getattr(problem, "projects", False))
-    if cls.domain == "unconstrained" and projects:
+    projects = bool(getattr(problem, "projects", False))  # every projection here is a box clamp
+    if projects and cls.domain not in BOX_DOMAINS:
         reasons.append(f"problem '{problem.name}' projects onto a box, the theorem is about "
                        f"unconstrained steps ({cls.step}); at a constrained optimum grad f != 0")
     if cls.domain == "projected" and not projects:

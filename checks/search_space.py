@@ -13,9 +13,11 @@ the theorem makes a claim about, on the axes a run can vary:
   capped at T. Every one guarantees ``max_delay = T``, so eta_max is solved at T;
 - problem family and parameters: among :data:`PROBLEM_FAMILIES`, those that *certify* every
   constant of the bound and its conditions (:func:`certifies`) and satisfy its structural
-  assumptions (:func:`structurally_covered`); constants that are measured by definition (the
-  run's own starting gap F0, ||x0 - x*||^2, staleness, block fractions, the elastic constant B
-  of the run) are allowed;
+  assumptions (:func:`structural_gap`: a box problem only for a bound that assumes a bounded
+  domain or whose algorithm class declares the box-projected iteration covered); constants that
+  are measured by definition (the run's own starting gap F0, ||x0 - x*||^2, staleness, block
+  fractions, the elastic constant B of the run) are allowed; a family built for long transients
+  is no candidate for an ASYMPTOTIC claim (``ProblemFamily.long_transient``);
 - workers and horizon K (multiples of the check's configured K).
 
 A configuration the theorem does not cover after all (a side condition fails on the run, a
@@ -47,6 +49,10 @@ class ProblemFamily:
     name: str
     levels: dict = field(default_factory=dict)  # option -> tuple of values
     fixed: dict = field(default_factory=dict)
+    #: runs spend a long pre-asymptotic phase on purpose (starts far from x*, plateaus of a
+    #: redescending loss): candidates for bounds that hold at every K, not for an ASYMPTOTIC
+    #: claim, whose finite-run proxy (a log-log slope over the run) presumes its regime is reached
+    long_transient: bool = False
 
     def options(self, u: tuple[float, ...]) -> dict:
         """The options at unit coordinates ``u`` (one per option, in ``levels`` order)."""
@@ -57,12 +63,24 @@ class ProblemFamily:
 
 
 #: the problems the search draws from (condition number, noise, dimension; the non-quadratic,
-#: bounded-gradient and non-convex ones); a bound keeps those that certify its constants
+#: bounded-gradient, box-projected and non-convex ones); a bound keeps those that certify its
+#: constants. Certificates are judged at a family's MIDDLE level (space_for), so a structural
+#: variant that certifies other constants (a ridge: mu but no M; a box: M and D) is a family of
+#: its own, as logistic / logistic_box. Huber's levels reach the regime where NC-M is tight: one
+#: sample (||grad f|| = M in the linear zone) and starts far from x* (a long linear zone).
 PROBLEM_FAMILIES: tuple[ProblemFamily, ...] = (
     ProblemFamily("quadratic", {"cond": (1.0, 10.0, 100.0), "sigma": (0.01, 0.1, 1.0), "dim": (5, 10, 20)}),
-    ProblemFamily("huber", {"delta": (0.5, 1.0, 2.0), "dim": (5, 10, 20)}),
+    ProblemFamily("quadratic_box", {"box": (2.0, 1.0, 0.5), "cond": (1.0, 10.0, 100.0), "dim": (5, 10, 20)}),
+    ProblemFamily("huber", {"n": (1, 20, 200), "x0_scale": (30.0, 300.0, 3000.0), "dim": (5, 10, 20)},
+                  long_transient=True),
+    ProblemFamily("huber_ridge", {"lam": (0.1, 0.03, 0.01), "delta": (0.5, 1.0, 2.0), "dim": (5, 10, 20)}),
+    ProblemFamily("huber_box", {"box": (2.0, 1.0, 0.5), "lam": (0.1, 0.03, 0.01), "dim": (5, 10, 20)}),
     ProblemFamily("logistic", {"lam": (0.1, 0.03, 0.01), "dim": (5, 10, 20)}),
-    ProblemFamily("logistic_box", {"box": (0.5, 1.0, 2.0), "dim": (5, 10, 20)}),
+    ProblemFamily("logistic_box", {"box": (0.5, 1.0, 2.0), "lam": (0.1, 0.03, 0.01), "dim": (5, 10, 20)}),
+    # starts at most 10 loss scales from x* (10 c): farther, Welsch's gradient underflows
+    # (r e^{-r^2/2} = 0 in float64 from |r| ~ 39), a plateau where no run moves
+    ProblemFamily("cauchy", {"x0_scale": (1.0, 3.0, 10.0), "dim": (5, 10, 20)}, long_transient=True),
+    ProblemFamily("welsch", {"x0_scale": (1.0, 3.0, 10.0), "dim": (5, 10, 20)}, long_transient=True),
     ProblemFamily("mlp", {"hidden": (4, 8, 16)}, {"n": 256, "inputs": 4}),
 )
 
@@ -93,19 +111,36 @@ def delay_spec(family: str, tau: int, u: float, workers: int) -> str:
     raise ValueError(f"unknown delay family {family!r}; valid: {', '.join(DELAY_FAMILIES)}")
 
 
-def structurally_covered(bound, problem) -> bool:
-    """The theorem's structural assumptions hold on ``problem``: smoothness where assumed, a
-    box domain exactly when the theorem assumes one (an unconstrained theorem says nothing about
-    a projected run, and the converse), strong convexity only with a certified mu > 0."""
+def structural_gap(bound, problem) -> str | None:
+    """Why the theorem's structural assumptions fail on ``problem`` (None when they hold):
+    smoothness where assumed; a box domain when the theorem assumes one, and a box problem only
+    where the theorem assumes a bounded domain or its algorithm class
+    (:func:`asyncbound.theory.coverage.covers`) declares that the proof holds for the
+    box-projected iteration (an unconstrained theorem says nothing about a projected run unless
+    its derivation says so; a bound with no stated class is not searched on box problems);
+    strong convexity only with a certified mu > 0."""
     keys = {a.key for a in bound.assumptions}
     consts = getattr(problem, "constants", {}) or {}
     if "smooth" in keys and not getattr(problem, "smooth", True):
-        return False
-    if ("bounded_domain" in keys) != ("D" in consts):
-        return False
+        return "structural assumption not met: smoothness (the problem is not smooth)"
+    box = "D" in consts
+    if "bounded_domain" in keys and not box:
+        return "structural assumption not met: the theorem assumes a bounded domain (no box)"
+    if box and "bounded_domain" not in keys and not declares_box(bound):
+        return ("structural assumption not met: a box problem, and the theorem is not declared to "
+                "hold for the box-projected iteration")
     if "strongly_convex" in keys and not consts.get("mu", 0) > 0:
-        return False
-    return True
+        return "structural assumption not met: strong convexity (no certified mu > 0)"
+    return None
+
+
+def declares_box(bound) -> bool:
+    """The bound's stated algorithm class admits the iteration projected onto a box (the same
+    table :func:`asyncbound.checks.applicability.outside_class` reads)."""
+    from asyncbound.theory import coverage
+
+    cls = coverage.covers(bound)
+    return cls is not coverage.ANY and cls.domain in coverage.BOX_DOMAINS
 
 
 def certifies(bound, problem, ctx_values: dict) -> list[str]:
@@ -133,6 +168,9 @@ class SearchSpace:
     lr_axis: str    # "fraction": eta/eta_max in (0, 1]; "factor": x the configured lr
     lr_range: tuple
     excluded: dict = field(default_factory=dict)  # family -> why not a candidate
+    #: False when no family certifies the bound and the check's own problem stands in, its
+    #: constants measured on the run
+    certified: bool = True
 
     #: unit-cube axes, the two categorical ones first (checks.search.design_point)
     AXES = ("problem", "delay", "lr", "tau", "shape", "workers", "steps", "p1", "p2", "p3")
@@ -178,7 +216,7 @@ class SearchSpace:
         return {"bound": self.bound, "problems": [f.name for f in self.problems],
                 "delays": list(self.delays), "taus": list(self.taus), "workers": list(self.workers),
                 "steps": list(self.steps), "lr_axis": self.lr_axis, "lr_range": list(self.lr_range),
-                "excluded": dict(self.excluded)}
+                "excluded": dict(self.excluded), "certified": self.certified}
 
 
 def _certified_at_plan(bound, problem, check) -> dict:
@@ -204,6 +242,10 @@ def space_for(check, bound=None) -> SearchSpace:
     bound = theory.get_bound(check.bound) if bound is None else bound
     families, excluded = [], {}
     for fam in PROBLEM_FAMILIES:
+        if fam.long_transient and bound.kind == theory.Kind.ASYMPTOTIC:
+            excluded[fam.name] = ("long pre-asymptotic phase by design (far starts / plateaus): an "
+                                  "ASYMPTOTIC claim's finite-run proxy presumes its regime is reached")
+            continue
         # certificates are a property of the family: its middle level stands for all of them
         opts = fam.options(tuple(0.5 for _ in fam.levels))
         try:
@@ -211,15 +253,17 @@ def space_for(check, bound=None) -> SearchSpace:
         except ValueError as exc:  # pragma: no cover - a family's own levels are valid
             excluded[fam.name] = str(exc)
             continue
-        if not structurally_covered(bound, problem):
-            excluded[fam.name] = "structural assumption not met (smooth / box domain / mu > 0)"
+        gap = structural_gap(bound, problem)
+        if gap is not None:
+            excluded[fam.name] = gap
             continue
         missing = certifies(bound, problem, _certified_at_plan(bound, problem, check))
         if missing:
             excluded[fam.name] = f"does not certify {', '.join(missing)}"
             continue
         families.append(fam)
-    if not families:  # the check's own problem stays the one candidate (measured constants)
+    certified = bool(families)
+    if not certified:  # the check's own problem stays the one candidate (measured constants)
         families = [ProblemFamily(check.problem, {}, dict(check.problem_options))]
     algo = planning.load_algorithm(check.algorithm)
     pattern = str(getattr(algo, "pattern", "full"))
@@ -238,10 +282,62 @@ def space_for(check, bound=None) -> SearchSpace:
     # with a configured lr or no side condition on eta, the step is searched as a factor
     workers = tuple(sorted({2, check.workers, 2 * check.workers}))
     steps = (check.steps, 2 * check.steps)
-    return SearchSpace(check.bound, families, delays, taus, workers, steps, lr_axis, lr_range, excluded)
+    return SearchSpace(check.bound, families, delays, taus, workers, steps, lr_axis, lr_range, excluded,
+                       certified)
 
 
 def _probe(fam: ProblemFamily, check):
     from asyncbound.implementations.problems import get_problem
 
     return get_problem(fam.name, seed=check.base_seed, **fam.options(tuple(0.5 for _ in fam.levels)))
+
+
+def breadth(specs) -> list[dict]:
+    """Per searched bound check of ``specs`` (``test == "bound"``, no study): the problem
+    families that certify its bound (empty when the check's own problem stands in with measured
+    constants) and the delay families of its space (issue 12: >= 3 of each for a derived bound;
+    a synchronous pattern has no staleness, hence no delay family)."""
+    from asyncbound import theory
+
+    rows = []
+    for s in specs:
+        if s.test != "bound" or s.study:
+            continue
+        sp = space_for(s)
+        rows.append({"bound": s.bound, "algorithm": s.algorithm_name,
+                     "provenance": theory.get_bound(s.bound).provenance.value,
+                     "problems": [f.name for f in sp.problems] if sp.certified else [],
+                     "delays": list(sp.delays), "excluded": dict(sp.excluded)})
+    return rows
+
+
+def breadth_markdown(rows: list[dict]) -> str:
+    out = ["| bound check | algorithm | provenance | certifying problem families | delay families |",
+           "|---|---|---|---|---|"]
+    for r in rows:
+        probs = ", ".join(r["problems"]) or "none (the check's own problem, measured constants)"
+        delays = ", ".join(r["delays"]) or "none (synchronous)"
+        out.append(f"| `{r['bound']}` | {r['algorithm']} | {r['provenance']} | {len(r['problems'])}: "
+                   f"{probs} | {len(r['delays'])}: {delays} |")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    """``python -m asyncbound.checks.search_space [--suite quick] [--derived]``: the breadth table."""
+    import argparse
+
+    from asyncbound.checks.suite import SUITES, build_suite
+
+    p = argparse.ArgumentParser(prog="python -m asyncbound.checks.search_space")
+    p.add_argument("--suite", default="quick", choices=SUITES)
+    p.add_argument("--derived", action="store_true", help="only the derived bounds")
+    a = p.parse_args(argv)
+    rows = [r for r in breadth(build_suite(a.suite)) if not a.derived or r["provenance"] == "derived"]
+    print(breadth_markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+
+    sys.exit(main())

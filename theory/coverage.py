@@ -6,7 +6,10 @@ algorithm, and a run of another kind says nothing about it.
 - ``step``: the step form the proof analyses, in words (``x_{k+1} = x_k - eta g(v_k)``);
 - ``domain``: ``"unconstrained"`` (the proof uses grad f(x*) = 0 or descent on f over R^d, so a
   run that projects onto a set is outside it: at a constrained optimum the gradient is not zero),
-  ``"projected"`` (the proof needs the projection, e.g. a bounded domain), or ``"any"``;
+  ``"projected"`` (the proof needs the projection, e.g. a bounded domain), ``"any"`` (the proof
+  holds with or without a projection), or ``"unconstrained_or_box"``: the proof is about R^d and
+  holds verbatim for the iteration projected onto a box, x* then the minimiser over the box (the
+  bound's notes give the argument; every projecting problem here clamps to a box);
 - ``fixed``: hyperparameters the proof fixes, name -> the only value it covers (plain SGD:
   ``momentum = 0``). A run with another value is outside the theorem.
 
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DOMAINS = ("unconstrained", "projected", "any")
+DOMAINS = ("unconstrained", "projected", "any", "unconstrained_or_box")
+#: domains under which a run projected onto a box is inside the class
+BOX_DOMAINS = ("projected", "any", "unconstrained_or_box")
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,12 @@ COVERS: dict[str, AlgorithmClass] = {
     "classic_delayed_sgd/strongly_convex": _PLAIN_SGD,
     "nadiradze2021/nonconvex_M": _PLAIN_SGD,
     "nadiradze2021/nonconvex_sigma": _PLAIN_SGD,
-    "nadiradze2021/strongly_convex": _PLAIN_SGD,
-    "nadiradze2021/strongly_convex_sigma": _PLAIN_SGD,
+    # the SC distance recursion survives a box projection (the bound's notes): x_{t+1} =
+    # Pi(x_t - eta G) with Pi non-expansive, Pi(x*) = x*, and box views stay in the box
+    "nadiradze2021/strongly_convex": AlgorithmClass(
+        step="x_{k+1} = x_k - eta g(v_k) on R^d, or Pi_box(x_k - eta g(v_k)), constant eta, no momentum",
+        domain="unconstrained_or_box", fixed={"momentum": 0.0}, linear_step=True),
+    "nadiradze2021/strongly_convex_sigma": _PLAIN_SGD,  # uses grad f(x*) = 0: unconstrained only
     "nadiradze2021/elastic_consistency": _VIEW_GAP,
     "nadiradze2021/view_gap_async": _VIEW_GAP,
     # Gratton & Toint: unconstrained adaptive methods (momentum and normalisation included)

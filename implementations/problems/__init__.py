@@ -16,18 +16,43 @@ from .nonsmooth import Hinge, L1LeastSquares, ReluNet
 from .quadratic import Quadratic
 from .real_data import REAL_DATA_PROBLEMS
 from .regression import LeastSquares, Logistic
+from .robust import ROBUST_LOSSES, RobustRegression
 
 
 def _logistic_box(*, box: float = 1.0, lam: float = 0.0, **options) -> Logistic:
     return Logistic(box=box, lam=lam, **options)
 
 
+def _quadratic_box(*, box: float = 1.0, **options) -> Quadratic:
+    return Quadratic(box=box, **options)
+
+
+def _huber_ridge(*, lam: float = 0.03, **options) -> Huber:
+    if not lam > 0:
+        raise ValueError(f"lam must be > 0 for huber_ridge (lam = 0 is huber), got {lam!r}")
+    return Huber(lam=lam, **options)
+
+
+def _huber_box(*, box: float = 1.0, lam: float = 0.03, **options) -> Huber:
+    return Huber(box=box, lam=lam, **options)
+
+
+def _robust(loss: str) -> Callable[..., Problem]:
+    def make(**options) -> RobustRegression:
+        return RobustRegression(loss=loss, **options)
+    return make
+
+
 _FACTORIES: dict[str, Callable[..., Problem]] = {
     "quadratic": Quadratic,
+    "quadratic_box": _quadratic_box,
     "least_squares": LeastSquares,
     "logistic": Logistic,
     "logistic_box": _logistic_box,
     "huber": Huber,
+    "huber_ridge": _huber_ridge,
+    "huber_box": _huber_box,
+    **{name: _robust(name) for name in ROBUST_LOSSES},  # cauchy, welsch: smooth, non-convex
     "l1_least_squares": L1LeastSquares,
     "hinge": Hinge,
     "relu_net": ReluNet,
@@ -51,4 +76,4 @@ def get_problem(name: str, *, dim: int | None = None, seed: int = 0, **options) 
 
 
 __all__ = ["CANONICAL_CONSTANTS", "MLP", "Huber", "PROBLEMS", "Hinge", "L1LeastSquares", "LeastSquares",
-           "Logistic", "Problem", "Quadratic", "ReluNet", "get_problem", "load_dataset"]
+           "Logistic", "Problem", "Quadratic", "ReluNet", "RobustRegression", "get_problem", "load_dataset"]

@@ -34,7 +34,7 @@ from torch import Tensor
 from torch.nn.functional import logsigmoid
 
 from ..seeding import data_generator
-from ._common import EIG_MARGIN, check_pos_int, check_real, minibatch, sym_eig_extremes
+from ._common import EIG_MARGIN, check_pos_int, check_real, fista_box, minibatch, sym_eig_extremes
 from .base import Problem, Region
 
 log = logging.getLogger(__name__)
@@ -174,20 +174,8 @@ class Logistic(Problem):
             gn = float(self._grad(x)[0].norm())
             gap = gn ** 2 / (2 * self.lam)
         else:
-            L, D = self.constants["L"], self.box
-            x = y = torch.zeros(1, self.dim, dtype=torch.float64)
-            tk = 1.0
-            for it in range(20000):  # FISTA on the box, stopped on a certified Frank-Wolfe gap
-                if it % 100 == 0:
-                    g = self._grad(x)[0]
-                    if float(g @ x[0] + D * g.abs().sum()) <= 1e-13:
-                        break
-                x_new = (y - self._grad(y) / L).clamp(-D, D)
-                tk_new = (1 + math.sqrt(1 + 4 * tk * tk)) / 2
-                y = x_new + (tk - 1) / tk_new * (x_new - x)
-                x, tk = x_new, tk_new
-            g = self._grad(x)[0]
-            gap = max(float(g @ x[0] + D * g.abs().sum()), 0.0)  # Frank–Wolfe gap
+            # FISTA on the box, stopped on a certified Frank-Wolfe gap
+            x, gap = fista_box(self._loss, self._grad, self.constants["L"], self.box, self.dim)
         self.x_star = x[0].clone()
         self.f_star = float(self._loss(x)[0])
         self.f_star_gap = gap

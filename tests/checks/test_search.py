@@ -75,13 +75,14 @@ def test_every_delay_family_guarantees_the_tau_eta_max_is_solved_at(family):
 
 def test_space_keeps_only_problems_certifying_the_bound():
     nc = search_space.space_for(spec_for("hogwild_sgd", "classic_delayed_sgd/nonconvex"))
-    assert {f.name for f in nc.problems} == {"quadratic", "huber", "logistic"}
+    assert {f.name for f in nc.problems} == {"quadratic", "huber", "huber_ridge", "logistic", "cauchy", "welsch"}
     assert "L" in nc.excluded["mlp"] and "structural" in nc.excluded["logistic_box"]
     assert nc.lr_axis == "fraction" and nc.lr_range[1] == 1.0
     m = search_space.space_for(spec_for("hogwild_sgd", "nadiradze2021/nonconvex_M"))
-    assert [f.name for f in m.problems] == ["huber"]  # the one that certifies M
+    assert [f.name for f in m.problems] == ["huber", "cauchy", "welsch"]  # those certifying M
+    assert "does not certify M" in m.excluded["huber_ridge"]  # a ridge makes the gradient unbounded
     box = search_space.space_for(spec_for("apam", "xu_apam/convex"))
-    assert [f.name for f in box.problems] == ["logistic_box"]  # the theorem's bounded domain
+    assert {f.name for f in box.problems} == {"quadratic_box", "huber_box", "logistic_box"}  # bounded domain
     sync = search_space.space_for(spec_for("minibatch_sgd", "classic_delayed_sgd/nonconvex"))
     assert sync.delays == () and sync.taus == (0,)
 

@@ -52,3 +52,44 @@ def test_stochastic_gradient_norm_never_exceeds_m():
 def test_bad_options_are_value_errors(kw, match):
     with pytest.raises(ValueError, match=match):
         get_problem("huber", **kw)
+
+
+# --- the ridge and box variants (issue 12: breadth for the strongly convex bounds) ---------------
+def test_ridge_certifies_mu_and_withdraws_m():
+    p = get_problem("huber_ridge", seed=2, lam=0.05, dim=6, n=60)
+    assert p.name == "huber_ridge" and p.constants["mu"] == 0.05
+    assert "M" not in p.constants and "G" not in p.constants  # lam x is unbounded
+    g = torch.Generator().manual_seed(0)
+    x, y = (p.x_star + 5 * torch.randn(64, 6, generator=g, dtype=torch.float64) for _ in range(2))
+    mono = ((p.full_grad(x) - p.full_grad(y)) * (x - y)).sum(-1)
+    assert bool((mono >= 0.05 * ((x - y) ** 2).sum(-1) * (1 - 1e-10)).all())
+    far = 1e4 * torch.ones(1, 6, dtype=torch.float64)
+    assert float(p.full_grad(far).norm()) > 1e2  # why no M is certified without a box
+    assert float(p.full_grad(p.x_star).norm()) <= 1e-12 and p.f_star_gap <= 1e-20
+    with pytest.raises(ValueError, match="lam must be > 0"):
+        get_problem("huber_ridge", lam=0.0)
+
+
+@given(seed=st.integers(0, 2**16), box=st.sampled_from([0.3, 1.0, 2.0]), lam=st.sampled_from([0.0, 0.1]))
+def test_box_certifies_m_and_g_on_the_box_and_x_star_is_the_box_minimum(seed, box, lam):
+    p = get_problem("huber_box", seed=seed % 5, box=box, lam=lam, dim=6, n=60)
+    assert p.projects and p.constants["D"] == box and ("mu" in p.constants) == (lam > 0)
+    g = torch.Generator().manual_seed(seed)
+    x = p.project(20 * torch.randn(64, 6, generator=g, dtype=torch.float64))
+    ps = p.per_sample_grads(x)
+    assert float(ps.norm(dim=-1).max()) <= p.constants["M"] * (1 + 1e-12)
+    assert float(ps.abs().max()) <= p.constants["G"] * (1 + 1e-12)
+    assert bool((p.loss(x) >= p.f_star - 1e-12).all()) and p.f_star_gap <= 1e-10
+    xs = p.x_star  # a fixed point of the projected gradient step: the minimum over the box
+    torch.testing.assert_close(p.project(xs - p.full_grad(xs) / p.constants["L"]), xs, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dim", [5, 20])
+def test_newton_solves_few_sample_problems(dim):
+    """One or three samples: the generalised Hessian is singular in the linear zone, where an
+    undamped semismooth Newton step stalled (||grad f(x_hat)|| = 2.8 was reported as x*)."""
+    for n in (1, 3):
+        for seed in range(4):
+            p = get_problem("huber", seed=seed, n=n, dim=dim)
+            assert float(p.full_grad(p.x_star).norm()) <= 1e-12
+            assert abs(p.f_star) <= 1e-20  # n <= d: every residual can vanish

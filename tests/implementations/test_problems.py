@@ -56,8 +56,9 @@ def points(p, S=8, seed=0, scale=1.0):
 
 
 def test_registry_names_and_unknown():
-    assert set(PROBLEMS) == {"quadratic", "least_squares", "logistic", "logistic_box",
-                             "l1_least_squares", "hinge", "relu_net", "mlp", "huber",
+    assert set(PROBLEMS) == {"quadratic", "quadratic_box", "least_squares", "logistic", "logistic_box",
+                             "l1_least_squares", "hinge", "relu_net", "mlp", "huber", "huber_ridge",
+                             "huber_box", "cauchy", "welsch",
                              "breast_cancer_logistic", "digits_mlp", "digits_cnn"}
     with pytest.raises(ValueError, match="valid names: .*quadratic"):
         get_problem("quadratc")
@@ -265,3 +266,21 @@ def test_quadratic_explicit_spectrum():
 def test_hinge_duality_gap_small():
     p = problem("hinge")
     assert 0 <= p.f_star_gap <= 1e-6
+
+
+@given(seed=st.integers(0, 10**4), box=st.sampled_from([0.2, 0.5, 2.0]), cond=st.sampled_from([1.0, 100.0]))
+@settings(max_examples=10, deadline=None)
+def test_quadratic_box_m_and_minimum_over_the_box(seed, box, cond):
+    p = get_problem("quadratic_box", seed=seed, box=box, cond=cond, dim=6, sigma=0.3)
+    free = get_problem("quadratic", seed=seed, cond=cond, dim=6, sigma=0.3)
+    assert p.name == "quadratic_box" and p.projects and p.constants["D"] == box
+    x = p.project(10 * torch.randn(128, 6, generator=torch.Generator().manual_seed(seed), dtype=F64))
+    torch.testing.assert_close(p.loss(x), free.loss(x))  # the same f, on the box
+    second_moment = (p.full_grad(x) ** 2).sum(-1) + p.sigma ** 2  # E||g||^2, exact
+    assert bool((second_moment <= p.constants["M"] ** 2 * (1 + 1e-12)).all())
+    corner = torch.sign(p.centre) * -box  # the farthest corner attains the R of the certificate
+    assert math.isclose(float((corner - p.centre).norm()) * p.constants["L"],
+                        math.sqrt(p.constants["M"] ** 2 - p.sigma ** 2), rel_tol=1e-9)
+    assert bool((p.loss(x) >= p.f_star - 1e-12).all()) and p.f_star_gap <= 1e-10
+    xs = p.x_star
+    torch.testing.assert_close(p.project(xs - p.full_grad(xs) / p.constants["L"]), xs, rtol=0, atol=1e-6)
