@@ -30,7 +30,7 @@ ALGORITHM = AlgorithmSpec(
     rule=delay_adaptive,
     pattern="full",
     defaults={"lr": 0.05, "c": C},
-    backends=("reference", "processes"),
+    backends=("reference", "processes", "distributed"),
     bounds=("nadiradze2021/elastic_consistency",),  # ||x_k - v_k|| <= B eta: smaller steps help
     description="Async SGD with eta_k = min(lr, c / tau_k).",
 )

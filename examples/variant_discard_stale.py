@@ -28,7 +28,7 @@ ALGORITHM = AlgorithmSpec(
     rule=discard_stale_sgd,
     pattern="full",
     defaults={"lr": 0.05, "R": R},
-    backends=("reference", "processes"),
+    backends=("reference", "processes", "distributed"),
     bounds=("nadiradze2021/elastic_consistency",),
     description="Async SGD that discards gradients of staleness >= R.",
 )

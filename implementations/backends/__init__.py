@@ -75,9 +75,12 @@ CAPABILITIES: dict[str, Capabilities] = {
                               virtual_clock=False, spawns_workers=True, patterns=_ALL_PATTERNS,
                               context_patterns=("full", "partition", "partition_plus",
                                                 "random_blocks", "sparse", "sparse_ef")),
+    # distributed: the master runs the rule (and so knows the staleness) except on the sparse
+    # patterns, whose workers run the top-k kernel before the master sees the step
     "distributed": Capabilities(batches_seeds=False, injects_delays=False, view_gap_on_request=True,
                                 virtual_clock=False, spawns_workers=True,
-                                patterns=("master_worker", "sparse", "sparse_ef", "sync")),
+                                patterns=("full", "master_worker", "sparse", "sparse_ef", "sync"),
+                                context_patterns=("full", "master_worker", "sync")),
 }
 BACKEND_NAMES = tuple(CAPABILITIES)
 _STRIDE, _X0_OFFSET = 1_000_003, 2 * 5011  # even: disjoint from the worker noise streams

@@ -3,9 +3,11 @@
 Message layout (one float64 tensor per message, so one non-blocking receive per worker; integers
 below 2**53 are exact in float64):
 
-- worker -> master: ``[read_version, seq, n, ef_residual, worker, payload...]``; dense patterns (``master_worker``,
-  ``sync``) send the stochastic gradient (``n = d``); sparse patterns (``sparse``,
-  ``sparse_ef``) send the worker's top-k step as ``k`` values then ``k`` indices (``n = k``);
+- worker -> master: ``[read_version, seq, n, ef_residual, worker, payload...]``; dense patterns
+  (``full``, ``master_worker``, ``sync``) send the stochastic gradient (``n = d``); sparse
+  patterns (``sparse``, ``sparse_ef``) send the worker's top-k step as ``k`` values then ``k``
+  indices (``n = k``); ``seq`` is the worker's 0-based gradient count (its rule clock is
+  ``seq + 1``);
 - master -> worker: ``[version, stop, x...]`` (stop 0: go on, 1: stop, 2: stop and your
   last message was not applied, so undo its local state change): the new model and the version it is, so the
   worker's next gradient carries exactly the version it read (staleness measured exactly).
@@ -14,6 +16,20 @@ The master posts one ``irecv`` per worker and applies whichever completes first 
 ``is_completed()``), so the order of application is the order of arrival. Only the master
 writes x (and, for APAM, m, v, vhat); for sparse patterns the worker runs the pattern kernel
 with its own state (top-k, error-feedback memory) and the master adds the sparse step.
+
+``full`` (Hogwild!'s pattern) on a parameter server: worker w's rule state (e.g. its momentum)
+is kept *at the master*, which applies w's gradient with that state and w's own clock, exactly
+the kernel a writing worker runs. Deviation from Hogwild!: writes are serialised and every read
+is a consistent version (the ``processes`` backend's locked mode), never lock-free.
+
+Update context (issue 16; :class:`..rules.base.UpdateContext`): where the master runs the rule
+(``full``, ``master_worker``, ``sync``) it knows the arrival's read version r exactly, and passes
+a rule that wants it ``staleness = k - r`` with k the updates applied so far (the version at
+apply), ``k``, ``K = steps``, the worker (-1 for ``sync``), ``t_local = seq + 1`` and
+``t_global = k + 1``, as the ``processes`` backend does. A discarded update (``full``'s
+``discard_above`` or a rule's ``keep``) is not written and bumps no version; its row is stamped
+``discarded`` with the current version, and ``steps`` counts gradients (applied or discarded).
+Sparse patterns run the rule at the worker, before its staleness exists: no context there.
 """
 
 from __future__ import annotations
@@ -168,7 +184,7 @@ def worker_loop(cfg: WorkerConfig, rank: int, run_, device: str, comm: str) -> N
             dist.recv(inb, src=0)
     if int(inb[1].item()) == 2:  # stop, and the last step was not applied: state as if never taken
         wstate = prev
-    if run_ is not None and run_.extra.get("wstate"):
+    if sparse and run_ is not None and run_.extra.get("wstate"):  # else the master holds it
         slot = run_.extra["wstate"][w]
         for key, v in wstate.items():
             slot[key].copy_(v.to(slot[key].device))
@@ -182,6 +198,8 @@ def _faults_last(exc: BaseException) -> str:
 def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> None:
     """Rank 0: apply gradients (or sparse steps) in arrival order; the only writer of x."""
     import torch.distributed as dist
+
+    from ..rules.base import UpdateContext, wants_context
     problem = cfg.problem
     W = world - 1
     x = run_.x
@@ -192,6 +210,10 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
     k_sp = sparse_k(pattern, d, dtype) if sparse else None
     n_in, n_out = msg_sizes(cfg, d, k_sp)
     shared = {key: v.clone() for key, v in run_.state.items()}
+    # full: each worker's rule state lives here (sparse: at the worker; shared patterns: none)
+    wstates = [{key: v.clone() for key, v in ws.items()} for ws in run_.extra["wstate"]] \
+        if not sparse else None
+    ctx_on = wants_context(pattern.rule) or pattern.discard_above is not None
     c = run_.counters.numpy()
     hb = run_.heartbeat.numpy()
     ist = run_.istamps.numpy()[0] if cfg.instrument else None
@@ -265,10 +287,10 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
         for w in range(W):
             reply(w, 0, 0)
             post(w)
-        k = 0
+        k = n = 0  # k: updates applied (the version); n: gradients processed (trace rows)
         batch: dict[int, torch.Tensor] = {}
         stopped: set[int] = set()
-        while k < cfg.steps:
+        while n < cfg.steps:
             got, msg = next_message(hang)
             now = time.monotonic()
             hb[0] = now
@@ -279,9 +301,12 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
                     continue
                 g = sum(batch[w][H_IN:].to(device, dtype).unsqueeze(0) for w in range(W)) / W
                 r, widx, chosen = int(min(float(b[0]) for b in batch.values())), -1, list(range(W))
+                tl = k + 1  # the reference's sync clock
                 batch = {}
             else:
                 r, widx, chosen = int(msg[0].item()), got, [got]
+                tl = int(msg[1].item()) + 1  # the worker's own 1-based gradient count
+            keep = None
             if sparse:
                 kk = int(msg[2].item())
                 vals = msg[H_IN:H_IN + kk].to(device, dtype)
@@ -293,24 +318,37 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
             elif not sync:
                 g = msg[H_IN:].to(device, dtype).unsqueeze(0)
             if not sparse:
-                delta, _, shared = pattern.step(g, {}, shared, t_local=k + 1, t_global=k + 1)
+                ctx = None if not ctx_on else UpdateContext(
+                    torch.tensor([k - r]), widx, torch.tensor([k]), cfg.steps, W, tl, k + 1)
+                ws = wstates[widx] if widx >= 0 else {}
+                delta, ws, shared, keep = pattern.update(g, ws, shared, t_local=tl,
+                                                         t_global=k + 1, ctx=ctx)
+                if widx >= 0:
+                    wstates[widx] = ws  # a discarded update handed back the old state
                 g_norm = float(torch.linalg.vecdot(g, g).sum()) if cfg.grad_norms else float("nan")
                 efr = float("nan")
             vgap = hist.gap(x, r) if hist is not None else None  # x is x_k: before the write
-            _write(x, delta.to(x.device), problem, None, True, False)
-            c[S.C_VERSION] = k + 1
-            _after_write(run_, cfg, x, k + 1)
+            discarded = keep is not None  # S = 1: not None means this one was declined
+            if not discarded:  # a discarded update writes nothing and bumps no version
+                _write(x, delta.to(x.device), problem, None, True, False)
+                c[S.C_VERSION] = k + 1
+                _after_write(run_, cfg, x, k + 1)
             if cfg.instrument:
-                ist[k, S.I_READ], ist[k, S.I_WRITE] = r, k
-                ist[k, S.I_BLOCK], ist[k, S.I_WORKER] = -1, widx
-                fst[k, S.F_WALL] = time.monotonic() - t0
-                fst[k, S.F_SGRAD], fst[k, S.F_EF] = g_norm, efr
+                ist[n, S.I_READ], ist[n, S.I_WRITE] = r, k
+                ist[n, S.I_BLOCK], ist[n, S.I_WORKER] = -1, widx
+                ist[n, S.I_DISCARD] = int(discarded)
+                fst[n, S.F_WALL] = time.monotonic() - t0
+                fst[n, S.F_SGRAD], fst[n, S.F_EF] = g_norm, efr
                 if hist is not None:
-                    fst[k, S.F_VIEWGAP] = vgap
-                    hist.written(k + 1, x, chosen)
-                cnt[0] = k + 1
-            k += 1
-            stop = int(k >= cfg.steps)
+                    fst[n, S.F_VIEWGAP] = vgap
+                    if discarded:
+                        hist.resent(k, chosen)
+                    else:
+                        hist.written(k + 1, x, chosen)
+                cnt[0] = n + 1
+            k += int(not discarded)
+            n += 1
+            stop = int(n >= cfg.steps)
             for w in chosen:
                 reply(w, k, stop)
                 if stop:
@@ -332,4 +370,7 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
                 sends[w].wait()
         for key, v in shared.items():
             run_.state[key].copy_(v)
+        for w, ws in enumerate(wstates or ()):  # the parent's final rule state (replay parity)
+            for key, v in ws.items():
+                run_.extra["wstate"][w][key].copy_(v)
         c[S.C_STOP] = 1

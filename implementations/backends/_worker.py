@@ -321,6 +321,16 @@ class ViewHistory:
         self.h[int(version)] = x.detach().clone()
         for w in workers:
             self.floor[w] = int(version)
+        self._drop()
+
+    def resent(self, version: int, workers) -> None:
+        """``workers`` were sent ``version`` again (their gradient was discarded, nothing
+        written): their next reads are at least ``version``."""
+        for w in workers:
+            self.floor[w] = int(version)
+        self._drop()
+
+    def _drop(self) -> None:
         lo = min(self.floor) - self.slack
         for v in [v for v in self.h if v < lo]:
             del self.h[v]

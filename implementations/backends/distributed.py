@@ -6,10 +6,14 @@ exactly that x (its j-th gradient is the j-th draw of ``worker_generator(seed, w
 it back with the version it read; the master posts one non-blocking ``irecv`` per worker,
 applies whichever completes first (polling ``is_completed()``), and answers that worker with
 the new x. Staleness ``write_version - read_version`` is therefore exact: the number of other
-workers' gradients applied while this one was computed. Patterns: ``master_worker`` (APAM,
-async Adam at the master, parameter-server SGD), ``sparse`` / ``sparse_ef`` (top-k steps sent
-as values + indices, error-feedback memory at the worker), ``sync`` (the master waits for one
-gradient per worker and applies their mean).
+workers' gradients applied while this one was computed. Patterns: ``full`` (Hogwild!'s
+per-worker rule state, kept at the master, which applies each worker's step with its state and
+clock; writes serialised, reads consistent), ``master_worker`` (APAM, async Adam at the master,
+parameter-server SGD), ``sparse`` / ``sparse_ef`` (top-k steps sent as values + indices,
+error-feedback memory at the worker), ``sync`` (the master waits for one gradient per worker
+and applies their mean). Where the master runs the rule (``full``, ``master_worker``, ``sync``)
+a rule that wants it gets the update context with that exact staleness, and ``full`` honours
+discards (``discard_above``, a rule's ``keep``): see :mod:`._ps`.
 
 Two launchers, one loop (:mod:`._ps`):
 
@@ -101,10 +105,17 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
         straggler = straggler or tuple(s / min(speeds) for s in speeds)
     for name in ("lock", "lock_free", "max_delay", "timeout", "start_timeout"):
         options.pop(name, None)  # processes-only switches; a parameter server is always consistent
+    from . import _check_context
+    _check_context(algo, CAPABILITIES["distributed"], "distributed", lr, options)  # torchrun too
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
     config = algo.config(lr=lr, **options)
     rule_kw, pat_kw = split_config(algo, config)
-    build_rule(algo, **rule_kw)
+    from ..rules.base import wants_context
+    if (wants_context(build_rule(algo, **rule_kw)) or pat_kw.get("discard_above") is not None) \
+            and not instrument:
+        # a discarded gradient exists only as its stamped row (steps counts gradients)
+        raise ValueError(f"{algo.name} reads its update context or discards updates: the "
+                         "distributed backend runs it instrumented, got instrument=False")
     home = "cpu"
     if str(device).startswith("cuda"):
         if not torch.cuda.is_available():

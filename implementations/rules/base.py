@@ -39,9 +39,9 @@ class UpdateContext:
     definition, :func:`implementations.trace.staleness`); ``t_local`` is the worker's own
     1-based gradient count (discarded gradients included); ``t_global`` the global clock the
     backend passes the pattern (arrivals + 1 in the reference backend, applied updates + 1 in
-    ``processes``: the two agree without discards, and only ``full``, whose rule clock is
-    ``t_local``, can discard); ``K`` the run's ``steps`` (gradients processed, applied or
-    discarded).
+    ``processes`` and ``distributed``: the two agree without discards, and only ``full``, whose
+    rule clock is ``t_local``, can discard); ``K`` the run's ``steps`` (gradients processed,
+    applied or discarded).
     """
 
     staleness: Tensor

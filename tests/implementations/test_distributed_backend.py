@@ -65,6 +65,22 @@ def test_topk_ef_sends_values_and_indices_and_replays_exactly():
 
 
 @pytest.mark.timeout(180)
+def test_hogwild_full_pattern_keeps_each_workers_momentum_at_the_master_and_replays_exactly():
+    """``full`` on a parameter server: worker w's momentum lives at the master, which applies
+    w's gradient with it and w's own clock; the final per-worker states come back (parity)."""
+    steps = 150
+    tr = distributed.run("hogwild_sgd", "quadratic", None, steps, [5], workers=3, dim=8,
+                         momentum=0.5, straggler="1,1,3", timeout=90.0, hang_timeout=30.0)
+    assert tr.complete and tr.meta["pattern"] == "full"
+    _check_versions(tr, steps)
+    assert set(np.unique(tr["worker"])) == {0, 1, 2} and tr["staleness"].max() >= 1
+    rp = replay(tr)
+    np.testing.assert_array_equal(np.asarray(tr.final_params), np.asarray(rp.final_params))
+    _same_state(tr.final_state, rp.final_state)
+    assert all(float(ws["momentum"].abs().sum()) > 0 for ws in tr.final_state.workers)
+
+
+@pytest.mark.timeout(180)
 def test_sync_minibatch_has_zero_staleness():
     tr = distributed.run("minibatch_sgd", "quadratic", None, 60, [0], workers=2, dim=8,
                          straggler="1,2")
@@ -92,7 +108,7 @@ def test_torchrun_entry_point(tmp_path):
 
 
 def test_unsupported_pattern_and_delay_are_clear_errors():
-    with pytest.raises(ValueError, match="hogwild_sgd.*pattern 'full'"):
-        distributed.run("hogwild_sgd", "quadratic", None, 10, [0], workers=2)
+    with pytest.raises(ValueError, match="passm.*pattern 'partition'"):
+        distributed.run("passm", "quadratic", None, 10, [0], workers=2)
     with pytest.raises(ValueError, match="cannot be injected"):
         distributed.run("apam", "quadratic", "uniform:4", 10, [0], workers=2)

@@ -129,17 +129,26 @@ def test_delay_adaptive_equals_hogwild_while_delays_stay_below_tau_c():
 
 
 def test_backends_declare_where_they_pass_the_context_and_refuse_elsewhere():
-    from asyncbound.implementations.backends import CAPABILITIES
+    from asyncbound.implementations.backends import CAPABILITIES, distributed
 
     assert "full" in CAPABILITIES["processes"].context_patterns
     assert "master_worker" not in CAPABILITIES["processes"].context_patterns
-    assert CAPABILITIES["distributed"].context_patterns == ()
-    algo = AlgorithmSpec("ps_da", delay_adaptive_sgd, "master_worker", {"lr": 0.1},
-                         ("reference", "processes", "distributed"))
-    for backend in ("processes", "distributed"):
-        with pytest.raises(ValueError, match="does not pass on pattern 'master_worker'"):
-            run(algo, "quadratic", "none", 10, 1, backend=backend)
+    # the parameter server runs the rule at the master, except the sparse patterns' top-k
+    assert set(CAPABILITIES["distributed"].context_patterns) == {"full", "master_worker", "sync"}
+    every = ("reference", "processes", "distributed")
+    algo = AlgorithmSpec("ps_da", delay_adaptive_sgd, "master_worker", {"lr": 0.1}, every)
+    with pytest.raises(ValueError, match="does not pass on pattern 'master_worker'"):
+        run(algo, "quadratic", "none", 10, 1, backend="processes")
     assert run(algo, "quadratic", "uniform:2", 20, 2).complete  # the reference passes it
+    topk_da = AlgorithmSpec("topk_da", delay_adaptive_sgd, "sparse", {"lr": 0.1}, every)
+    with pytest.raises(ValueError, match="does not pass on pattern 'sparse'"):
+        run(topk_da, "quadratic", "none", 10, 1, backend="distributed")
+    # the torchrun entry validates through prepare, without the entrance (before any rank starts)
+    with pytest.raises(ValueError, match="does not pass on pattern 'sparse'"):
+        distributed.prepare(topk_da, "quadratic", None, 10, [0], workers=2)
+    with pytest.raises(ValueError, match="runs it instrumented"):  # discards live in the rows
+        distributed.prepare("ringmaster_asgd", "quadratic", None, 10, [0], workers=2,
+                            instrument=False)
 
 
 def test_replay_of_a_trace_with_discards_reproduces_it(tmp_path):

@@ -91,3 +91,21 @@ def test_discard_example_on_worker_processes_discards_and_is_judged(tmp_path):
     assert rec["verdict"] in ("PASS", "INCONCLUSIVE"), rec.get("reason")
     df = pq.read_table(tmp_path / "o" / rec["trace_files"][0]).to_pandas()
     assert df["discarded"].any() and df.loc[~df["discarded"], "staleness"].max() <= 2
+
+
+@pytest.mark.multiprocess
+@pytest.mark.distributed
+@pytest.mark.timeout(600)
+def test_delay_adaptive_example_is_checked_on_the_parameter_server(tmp_path):
+    """``asyncbound check ... --backend distributed``: the master passes the staleness to the
+    example's rule (issue 16), so the variant runs there and gets a judgement, not ERROR."""
+    import pyarrow.parquet as pq
+
+    p = cli("check", str(ROOT / "examples" / "variant_delay_adaptive.py"), "--backend",
+            "distributed", "--workers", "2", "--out", str(tmp_path / "o"), timeout=560)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    (rec,) = _records(tmp_path / "o")
+    assert rec["backend"] == "distributed" and rec["verdict"] in ("PASS", "INCONCLUSIVE"), \
+        rec.get("reason")
+    df = pq.read_table(tmp_path / "o" / rec["trace_files"][0]).to_pandas()
+    assert len(df) > 0 and not df["discarded"].any() and df["staleness"].max() >= 1
