@@ -267,7 +267,8 @@ def search_check(check, alpha: float) -> dict:
     if best is None:  # no configuration the theorem covers: decide at the anchor, as before
         decide_spec, worst_axes = replace(check, search=None), anchor_axes
     else:
-        decide_spec = replace(best[2], base_seed=check.base_seed)
+        # the deciding run is the check's own: its seeds and its sequential looks
+        decide_spec = replace(best[2], base_seed=check.base_seed, looks=check.looks)
         worst_axes = best[3]
     rec = run_check(decide_spec, alpha)
     rec["config"]["search"] = check.search

@@ -181,3 +181,22 @@ def test_the_corner_is_eta_max_under_adversarial_delays_at_the_smallest_tau(corr
     assert corner["tau"] == min(rec["search_space"]["taus"])
     assert corner["workers"] == min(rec["search_space"]["workers"])
     assert corner["problem"] == rec["search_space"]["problems"][0]
+
+
+def test_the_deciding_run_keeps_the_checks_sequential_looks(monkeypatch):
+    from asyncbound.checks import engine
+    from asyncbound.checks.suite import SEARCHED_LOOKS, build_suite
+
+    spec = next(s for s in build_suite("quick") if s.search)
+    assert spec.looks == SEARCHED_LOOKS > 1
+    seen = []
+    real = engine.run_check
+
+    def spy(check, alpha=engine.ALPHA_SINGLE):
+        seen.append(check.looks)
+        return real(check, alpha)
+
+    monkeypatch.setattr(engine, "run_check", spy)
+    rec = search.search_check(small(spec, search="quick"), ALPHA)
+    assert set(seen[:-1]) == {1} and seen[-1] == SEARCHED_LOOKS  # screening: one look each
+    assert rec["verdict"] in ("PASS", "INCONCLUSIVE")
