@@ -80,7 +80,7 @@ def merge(results: list[dict]) -> dict:
         if (r["suite"], r["checks_per_batch"]) != (first["suite"], first["checks_per_batch"]):
             raise ValueError("runs of different suites cannot be merged")
     ranges = sorted(tuple(r["batches_run"]) for r in results)
-    for (_, hi), (lo, _) in zip(ranges, ranges[1:]):
+    for (_, hi), (lo, _) in zip(ranges[:-1], ranges[1:], strict=True):
         if lo <= hi:
             raise ValueError(f"batch ranges overlap: {ranges}")
     per_check: dict[str, dict] = {}
