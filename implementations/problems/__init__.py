@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
+from .adam_counterexample import AdamCounterexample
 from .base import CANONICAL_CONSTANTS, Problem
 from .data import load_dataset
 from .huber import Huber
@@ -57,6 +58,7 @@ _FACTORIES: dict[str, Callable[..., Problem]] = {
     "hinge": Hinge,
     "relu_net": ReluNet,
     "mlp": MLP,
+    "adam_counterexample": AdamCounterexample,  # Reddi et al. 2018: Adam fails, AMSGrad converges
     **REAL_DATA_PROBLEMS,  # real data (scikit-learn, the `data` extra): breast cancer, digits
 }
 

@@ -58,7 +58,7 @@ def points(p, S=8, seed=0, scale=1.0):
 def test_registry_names_and_unknown():
     assert set(PROBLEMS) == {"quadratic", "quadratic_box", "least_squares", "logistic", "logistic_box",
                              "l1_least_squares", "hinge", "relu_net", "mlp", "huber", "huber_ridge",
-                             "huber_box", "cauchy", "welsch",
+                             "huber_box", "cauchy", "welsch", "adam_counterexample",
                              "breast_cancer_logistic", "digits_mlp", "digits_cnn"}
     with pytest.raises(ValueError, match="valid names: .*quadratic"):
         get_problem("quadratc")
