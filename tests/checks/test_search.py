@@ -88,9 +88,15 @@ def test_space_keeps_only_problems_certifying_the_bound():
 
 
 def test_quick_suite_searches_bound_checks_not_studies():
+    from asyncbound.checks.suite import UNCLAIMED
+
     specs = build_suite("quick")
-    bound_checks = [s for s in specs if s.test == "bound" and not s.study]
+    bound_checks = [s for s in specs if s.test == "bound" and not s.study and s.label != UNCLAIMED]
     assert bound_checks and all(s.search == "quick" for s in bound_checks)
+    # an algorithm claiming no bound gets a smoke check of the fallback bound: not a claim, so
+    # no search for its counterexample
+    unclaimed = [s for s in specs if s.label == UNCLAIMED]
+    assert {s.algorithm for s in unclaimed} >= {"apam_adam"} and all(s.search is None for s in unclaimed)
     assert all(s.search is None for s in specs if s not in bound_checks)  # studies, oracle, lemma
     assert all(s.search is None for s in build_suite("quick", search=False))
 
