@@ -115,6 +115,8 @@ def ports_of(pids) -> set[int]:
 
 #: backend -> (the algorithm a probe runs there, extra processes it starts besides the workers:
 #: a distributed parameter server's master is a rank of its own)
+#: problem dimension of the probe's run (see kill_parent)
+PROBE_DIM = 400
 PROBE_RUNS = {"reference": ("hogwild_sgd", 0), "processes": ("hogwild_sgd", 0),
               "distributed": ("ps_sgd", 1)}
 
@@ -124,8 +126,11 @@ def kill_parent(sig: int, backend: str, out: Path, *, workers: int = 2, settle: 
     """Start a long real run, kill its parent with ``sig`` once its children run, and report
     what survived ``grace`` seconds later (orphans, ports) and how the parent ended."""
     algo, extra_ranks = PROBE_RUNS[backend]
+    # d = PROBE_DIM makes each update cost a dense d x d product (~0.1 ms), so the run lasts
+    # far longer than the probe's settle time: on a fast, idle machine 400000 updates at d = 10
+    # finished in ~3 s, before the kill (ProcessLookupError)
     cmd = [sys.executable, "-m", "asyncbound.checks.cli", "-v", "run", algo, "--backend", backend,
-           "--workers", str(workers), "--steps", "400000", "--out", str(out)]
+           "--workers", str(workers), "--steps", "400000", "--dim", str(PROBE_DIM), "--out", str(out)]
     # stderr to a file, not a pipe: orphans would hold a pipe open and hang the probe
     errfile = out.parent / f".{out.name}.stderr"
     errfile.parent.mkdir(parents=True, exist_ok=True)
