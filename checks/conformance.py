@@ -95,8 +95,9 @@ def check_conformance(variant, problem, *, delay: str = "uniform:4", steps: int 
     """Run ``variant`` and ``variant.implements`` side by side (module docstring); a summary
     dict with ``verdict`` (PASS / FAIL / NOT_APPLICABLE), ``reason`` and ``first_difference``."""
     from asyncbound.checks.lemmas import probe_run
-    from asyncbound.implementations.delays import ReplayDelay, Schedule
+    from asyncbound.implementations.delays import ReplayDelay
     from asyncbound.implementations.registry import get_algorithm
+    from asyncbound.implementations.schedule import Schedule
 
     t0 = time.perf_counter()
     if not getattr(variant, "implements", None):

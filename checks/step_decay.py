@@ -1,6 +1,6 @@
 """A polynomially decaying step wrapped around a registry rule factory (checks-side, no rule is
 edited). Not to be confused with a rule's own ``schedule`` hyperparameter (``constant`` /
-``inv_sqrt``) or with the interleaving a delay model draws (``implementations.delays.Schedule``).
+``inv_sqrt``) or with the interleaving a delay model draws (``implementations.schedule.Schedule``).
 
 Kungurtsev et al. 2021 need gamma_k = a/(k+b)^p with 1/2 < p <= 1 (sum gamma = inf, sum gamma^2
 < inf); the registry's PASSM uses a constant lr (a finite-horizon surrogate). (``PolynomialFactory``) turns any rule whose step is linear in lr (SGD with heavy-ball momentum: delta = -lr * buf) into

@@ -53,7 +53,8 @@ def run_virtual_time_study(*, speeds=DEFAULT_SPEEDS, R: int = 4, steps: int = 30
                            seed: int = 0) -> dict:
     """Run the four methods and return the study record (see the module docstring)."""
     from asyncbound.implementations.backends import run
-    from asyncbound.implementations.delays import parse_delay, schedule_generator
+    from asyncbound.implementations.delays import parse_delay
+    from asyncbound.implementations.schedule import schedule_generator
     from asyncbound.theory.papers import classic_delayed_sgd as cds
     from asyncbound.theory.papers import tyurin_richtarik2023 as tr23
 

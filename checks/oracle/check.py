@@ -90,7 +90,7 @@ def _schedules(spec, alg, trace, model):
             return {"law": law}, np.zeros(spec.seeds, dtype=int), "law"
         worker, read = fixed_schedules(model, spec.steps, spec.workers, spec.seeds, spec.base_seed)
     else:
-        from asyncbound.implementations.delays import Schedule
+        from asyncbound.implementations.schedule import Schedule
 
         sched = Schedule.from_trace(trace)
         worker, read = sched.worker.numpy(), sched.read_version.numpy()

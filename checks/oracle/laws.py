@@ -92,7 +92,7 @@ def fixed_schedules(model, n_updates: int, n_workers: int, n_seeds: int, base_se
     """The schedule(s) the reference backend will run, as numpy ``(worker, read)`` of shape
     ``(S', K)``: S' = 1 when every seed shares it (deterministic virtual time, replay of one
     recorded run), else one row per seed (virtual time with jitter, per-seed replay)."""
-    from asyncbound.implementations.delays import schedule_generator
+    from asyncbound.implementations.schedule import schedule_generator
 
     sched = model.schedule(n_updates, n_workers, n_seeds, schedule_generator(base_seed))
     worker, read = sched.worker.numpy(), sched.read_version.numpy()

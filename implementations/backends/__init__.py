@@ -256,7 +256,8 @@ def replay(source, *, problem=None, algorithm=None, steps=None, **options):
     and ``problem`` are required). Algorithm, problem, config, workers and seed default to the
     recorded meta; keyword arguments override them.
     """
-    from ..delays import ReplayDelay, Schedule
+    from ..delays import ReplayDelay
+    from ..schedule import Schedule
     from ..trace import Trace
     from .reference import run as ref_run
 

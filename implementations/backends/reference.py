@@ -41,10 +41,11 @@ import time
 import numpy as np
 import torch
 
-from ..delays import ReplayDelay, parse_delay, schedule_generator, with_cap
+from ..delays import ReplayDelay, parse_delay, with_cap
 from ..patterns import block_generator, make_pattern
 from ..registry import build_rule, get_algorithm, split_config
 from ..rules.base import UpdateContext, wants_context
+from ..schedule import schedule_generator
 from ..seeding import worker_generator
 from ..trace import Trace, environment_meta
 from . import check_run_size, initial_point, problem_meta, resolve_problem, resolve_seeds

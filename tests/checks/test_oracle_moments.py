@@ -17,9 +17,10 @@ from asyncbound.checks.oracle import (
     start_conditional,
 )
 from asyncbound.implementations.backends import run
-from asyncbound.implementations.delays import ReplayDelay, Schedule, parse_delay
+from asyncbound.implementations.delays import ReplayDelay, parse_delay
 from asyncbound.implementations.problems import get_problem
 from asyncbound.implementations.registry import get_algorithm
+from asyncbound.implementations.schedule import Schedule
 
 MC_SEEDS = 100_000
 K, W, D = 24, 3, 4

@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 import torch
 from asyncbound.implementations.backends import initial_point, replay, run
-from asyncbound.implementations.delays import parse_delay, schedule_generator
+from asyncbound.implementations.delays import parse_delay
 from asyncbound.implementations.patterns import block_generator, make_pattern, random_blocks
 from asyncbound.implementations.problems import get_problem
 from asyncbound.implementations.registry import ALGORITHMS, build_rule, split_config
 from asyncbound.implementations.rules.base import UpdateContext, wants_context
+from asyncbound.implementations.schedule import schedule_generator
 from asyncbound.implementations.seeding import worker_generator
 
 NAMES = list(ALGORITHMS)

@@ -14,14 +14,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from asyncbound.implementations.delays import (
-    ReplayDelay,
-    Schedule,
-    VirtualTimeDelay,
-    parse_delay,
-    schedule_generator,
-    with_cap,
-)
+from asyncbound.implementations.delays import ReplayDelay, VirtualTimeDelay, parse_delay, with_cap
+from asyncbound.implementations.schedule import Schedule, schedule_generator
 
 ALPHA = 1e-4          # false-alarm rate of each distribution test
 Z_ALPHA = 3.7190      # upper ALPHA quantile of N(0, 1)

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 from asyncbound.implementations.backends import initial_point, run
-from asyncbound.implementations.delays import ReplayDelay, parse_delay, schedule_generator
+from asyncbound.implementations.delays import ReplayDelay, parse_delay
 from asyncbound.implementations.patterns import apply_update, block_generator, make_pattern
 from asyncbound.implementations.problems import get_problem
 from asyncbound.implementations.registry import ALGORITHMS, build_rule, split_config
+from asyncbound.implementations.schedule import schedule_generator
 from asyncbound.implementations.seeding import worker_generator
 
 

@@ -72,8 +72,8 @@ def test_delay_adaptive_example_on_distributed_replays_exactly_and_its_context_m
     _replays_exactly(tr, algo)
     # the same interleaving without the context (plain SGD at lr): another run, so the steps
     # above were shaped by the staleness the master passed
-    from asyncbound.implementations.delays import Schedule
     from asyncbound.implementations.problems import get_problem
+    from asyncbound.implementations.schedule import Schedule
 
     plain = replay(Schedule.from_trace(tr), algorithm="hogwild_sgd", seed=4, lr=0.05,
                    problem=get_problem("quadratic", dim=8, seed=4), workers=3)

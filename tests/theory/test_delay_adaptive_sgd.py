@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 from asyncbound.implementations.backends import run
-from asyncbound.implementations.delays import parse_delay, schedule_generator
+from asyncbound.implementations.delays import parse_delay
+from asyncbound.implementations.schedule import schedule_generator
 from asyncbound.theory.papers import delay_adaptive_sgd as da
 
 
