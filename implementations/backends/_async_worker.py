@@ -12,7 +12,6 @@ import time
 import torch
 
 from . import _shared as S
-from ._faults import divergence
 from ._worker import (
     _after_write,
     _bounded_read,
@@ -66,20 +65,12 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
     chunk = max(1, min(16, cfg.steps // (8 * cfg.n_workers)))
     tickets = 0
     done = 0
-    # the parent's divergence test, at the parent's scale (x holds x0 until the release)
-    scale0 = max(1.0, float(x.abs().max())) if x.numel() else 1.0
     ready.release()
     go.wait()
     t0 = float(run.extra["t0"][0])
     with torch.no_grad():
         while True:
             if tickets == 0:  # claim a few updates at a time: one lock per `chunk` updates
-                if divergence(x, scale0) is not None:
-                    # stop the run here (the parent names the cause at its next look): a run
-                    # faster than the parent's poll would otherwise spend its whole budget on a
-                    # diverged model (one max|x| per chunk of updates)
-                    c[S.C_STOP] = 1
-                    break
                 with lock:
                     left = cfg.steps - int(c[S.C_CLAIMED])
                     if left <= 0 or c[S.C_STOP]:
