@@ -166,15 +166,13 @@ def _run_once(check: CheckSpec, alpha: float) -> dict:
     plan = planning.plan(check, bound, problem, algo)
     rec = base_record(check, bound, plan.lr, plan.lr_rule)
     rec["measured"] = {"alpha": alpha, "n_seeds": check.seeds}
-    if plan.notes:
-        rec["plan_notes"] = list(plan.notes)
-    notes = rec.setdefault("plan_notes", [])
+    notes = list(plan.notes)
     outside = (applicability.uncertified(bound, problem, check.overrides)
                or applicability.outside_class(bound, problem, plan.hparams,
                                               conjecture=is_conjecture(algo), notes=notes)
                or plan.refused)
-    if not notes:
-        rec.pop("plan_notes")
+    if notes:
+        rec["plan_notes"] = notes
     if outside is not None:
         rec.update(verdict=outside.verdict.value, reason=outside.reason)
         rec["duration_s"] = time.perf_counter() - t0

@@ -35,7 +35,7 @@ def _region(pattern, block: int):
 def worker_loop(cfg, who, run, lock, ready, go, device):
     """Apply updates until the run's ``steps`` tickets are claimed or the parent stops it."""
     from ..patterns import block_generator
-    from ..rules.base import UpdateContext, wants_context
+    from ..rules.base import UpdateContext, needs_staleness
     from ..seeding import worker_generator
     problem = cfg.problem
     x = run.x                                # (d,) shared
@@ -59,7 +59,7 @@ def worker_loop(cfg, who, run, lock, ready, go, device):
     serial = cfg.locked or delay is not None
     # a context rule or discard_above needs the exact staleness when the step is computed:
     # processes.run forces locked mode for those (documented deviation)
-    ctx_on = wants_context(pattern.rule) or pattern.discard_above is not None
+    ctx_on = needs_staleness(pattern.rule, pattern.discard_above)
     # tickets: the run applies exactly `steps` updates; claiming them in chunks keeps the
     # claim off the per-update path (at most chunk-1 reserved updates per worker at the end)
     chunk = max(1, min(16, cfg.steps // (8 * cfg.n_workers)))

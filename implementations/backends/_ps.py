@@ -199,7 +199,7 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
     """Rank 0: apply gradients (or sparse steps) in arrival order; the only writer of x."""
     import torch.distributed as dist
 
-    from ..rules.base import UpdateContext, wants_context
+    from ..rules.base import UpdateContext, needs_staleness
     problem = cfg.problem
     W = world - 1
     x = run_.x
@@ -213,7 +213,7 @@ def master_loop(cfg: WorkerConfig, run_, world: int, device: str, comm: str) -> 
     # full: each worker's rule state lives here (sparse: at the worker; shared patterns: none)
     wstates = [{key: v.clone() for key, v in ws.items()} for ws in run_.extra["wstate"]] \
         if not sparse else None
-    ctx_on = wants_context(pattern.rule) or pattern.discard_above is not None
+    ctx_on = needs_staleness(pattern.rule, pattern.discard_above)
     c = run_.counters.numpy()
     hb = run_.heartbeat.numpy()
     ist = run_.istamps.numpy()[0] if cfg.instrument else None

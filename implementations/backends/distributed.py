@@ -110,8 +110,8 @@ def prepare(algorithm, problem, delays, steps, seeds, *, workers, lr=None, eval_
     prob = resolve_problem(problem, dim=dim, seed=base, **(problem_options or {}))
     config = algo.config(lr=lr, **options)
     rule_kw, pat_kw = split_config(algo, config)
-    from ..rules.base import wants_context
-    if (wants_context(build_rule(algo, **rule_kw)) or pat_kw.get("discard_above") is not None) \
+    from ..rules.base import needs_staleness
+    if needs_staleness(build_rule(algo, **rule_kw), pat_kw.get("discard_above")) \
             and not instrument:
         # a discarded gradient exists only as its stamped row (steps counts gradients)
         raise ValueError(f"{algo.name} reads its update context or discards updates: the "

@@ -154,8 +154,8 @@ def run(algorithm, problem, delays=None, steps: int = 1000, seeds=1, *, workers:
     config = algo.config(lr=lr, **options)
     rule_kw, pat_kw = split_config(algo, config)
     rule = build_rule(algo, **rule_kw)               # validates hyperparameters up front
-    from ..rules.base import wants_context
-    if wants_context(rule) or pat_kw.get("discard_above") is not None:
+    from ..rules.base import needs_staleness
+    if needs_staleness(rule, pat_kw.get("discard_above")):
         # the rule must see the exact staleness of the gradient it applies: reads and writes
         # under the lock (lock-free reads have no exact read version); instrumented rows
         if lock_free or lock is False or not instrument:

@@ -44,7 +44,7 @@ import torch
 from ..delays import ReplayDelay, parse_delay, with_cap
 from ..patterns import block_generator, make_pattern
 from ..registry import build_rule, get_algorithm, split_config
-from ..rules.base import UpdateContext, wants_context
+from ..rules.base import UpdateContext, needs_staleness, wants_context
 from ..schedule import schedule_generator
 from ..seeding import worker_generator
 from ..trace import Trace, environment_meta
@@ -230,7 +230,7 @@ def _run(algorithm, problem, delays, steps, seeds, *, workers, lr, eval_every, s
     project = prob.project
     # context rules and discards: ver[s, j] = updates applied before arrival j (versions count
     # applied updates; the schedule's read_version counts arrivals, mapped through ver)
-    ctx_on = wants_context(rule) or pattern.discard_above is not None
+    ctx_on = needs_staleness(rule, pattern.discard_above)
     if ctx_on:
         ver = torch.zeros((S, K + 1), dtype=torch.int64, device=device)
         read_dev = read.to(device)

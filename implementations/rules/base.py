@@ -58,6 +58,13 @@ def wants_context(rule) -> bool:
     return bool(getattr(rule, "wants_context", False))
 
 
+def needs_staleness(rule, discard_above=None) -> bool:
+    """Whether a backend must know each update's exact staleness when it applies it: the rule
+    reads its :class:`UpdateContext`, or the pattern discards updates staler than
+    ``discard_above``."""
+    return wants_context(rule) or discard_above is not None
+
+
 @runtime_checkable
 class Rule(Protocol):
     """An update rule: ``init(params) -> state``, ``step(grad, state, t) -> (delta, state)``."""

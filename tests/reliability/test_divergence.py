@@ -9,7 +9,6 @@ import pytest
 from asyncbound.checks.cli import main
 from asyncbound.checks.errors import EXIT_DIVERGED
 
-
 #: the budget of the diverging runs: the parent looks every 0.1 s, so a real run must last far
 #: longer than that for "stopped before its budget" to be decidable (3000 updates of d = 10 took
 #: less than one look on an idle machine and ran to the end)
