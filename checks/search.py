@@ -8,7 +8,8 @@ Design (deterministic, so a record is reproducible from its config alone):
 
 1. *anchor*: the check's own configuration (the one every earlier version of the suite ran);
    then the *corner* (:func:`corner_point`): the step at the top of its axis under adversarial
-   (constant) delays, the bounded-delay worst case, at the smallest tau of the space;
+   (constant) delays, the bounded-delay worst case, at the smallest tau of the space (1), on the
+   first certifying problem at its middle levels and again at its first levels;
 2. *space-filling start*: the first points of a low-discrepancy design in the unit cube of the
    space's axes (:func:`design_point`: Halton in bases 3 and 5 on the two categorical axes, so
    that the first 3 points already visit 3 distinct problem families and 3 distinct delay
@@ -128,16 +129,24 @@ def design_point(i: int, dim: int) -> tuple[float, ...]:
     return tuple(out)
 
 
-def corner_point(space: SearchSpace) -> tuple[float, ...]:
+def corner_point(space: SearchSpace, levels: float = 0.5) -> tuple[float, ...]:
     """The boundary of the side conditions under the bounded-delay worst case: the step at the
     top of its axis (``eta = eta_max``, or the largest factor of the configured step),
     ``adversarial`` delays (every update exactly tau stale) when the space has them, at the
-    smallest tau of the space (where eta_max is largest, and where a mistake of one update in
-    the staleness an implementation acts on weighs most), the fewest workers, the check's own
-    horizon, and the first certifying problem at its middle levels. Bounded-delay bounds are
-    tightest at eta_max under constant delays (the worst case the planner's stable step is
-    computed for), and a random design reaches this corner only by luck."""
+    smallest tau of the space (tau = 1: where eta_max is largest, and where a mistake of one
+    update in the staleness an implementation acts on weighs most: it doubles the delay), the
+    fewest workers, the check's own horizon, and the first certifying problem with its
+    parameters at ``levels`` of their axes (0.5: the middle levels; 0: the first, e.g. the
+    quadratic with condition number 1 and the least noise, where every eigen-direction sits at
+    the step's stability boundary ``eta L`` and nothing else hides a delay's oscillation).
+    Bounded-delay bounds are tightest at eta_max under constant delays (the worst case the
+    planner's stable step is computed for), and a random design reaches this corner only by
+    luck."""
+    if not 0.0 <= levels < 1.0:
+        raise ValueError(f"levels must be in [0, 1), got {levels!r}")
     u = [0.5] * space.dim
+    for p in ("p1", "p2", "p3"):
+        u[SearchSpace.AXES.index(p)] = levels
     ax = {a: i for i, a in enumerate(SearchSpace.AXES)}
     u[ax["problem"]] = 0.5 / max(len(space.problems), 1)
     if "adversarial" in space.delays:
@@ -148,6 +157,9 @@ def corner_point(space: SearchSpace) -> tuple[float, ...]:
     u[ax["steps"]] = 0.0
     return tuple(u)
 
+
+#: the corner is screened at the problem's middle levels and at its first ones (corner_point)
+CORNER_LEVELS = (0.5, 0.0)
 
 #: coordinates moved by the refinement, in order, each first towards the hard end
 REFINE_AXES = ("lr", "tau", "shape", "workers")
@@ -247,7 +259,8 @@ def search_check(check, alpha: float) -> dict:
     anchor_axes = {"problem": check.problem, "delay": check.delay, "anchor": True}
     anchor_spec = replace(check, search=None, looks=1, base_seed=check.base_seed + SCREEN_OFFSET)
     screen(None)
-    screen(corner_point(space))
+    for levels in CORNER_LEVELS:
+        screen(corner_point(space, levels))
     for i in range(1, profile.start + 1):
         screen(design_point(i, space.dim))
     h, moves = 0.25, 0

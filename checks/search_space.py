@@ -87,7 +87,8 @@ PROBLEM_FAMILIES: tuple[ProblemFamily, ...] = (
 #: ordered so that the first 3 design points (checks.search.design_point's rotated base-5 axis:
 #: cells 2, 3, 4, then 0, 1) visit adversarial, pareto, virtual; uniform is the suite's anchor
 DELAY_FAMILIES = ("uniform", "geometric", "adversarial", "pareto", "virtual")
-#: a bound's taus: its configured one and up to TAU_FACTOR times it
+#: a bound's taus: 1 (the smallest delay: one update of staleness an implementation gets wrong
+#: doubles it), half its configured one, the configured one and TAU_FACTOR times it
 TAU_FACTOR = 3
 
 
@@ -254,6 +255,13 @@ def space_for(check, bound=None) -> SearchSpace:
             excluded[fam.name] = str(exc)
             continue
         gap = structural_gap(bound, problem)
+        if gap is None:
+            # an assumption only a certificate can give (L-smoothness of the small network): the
+            # check would say NOT_APPLICABLE before running, a design point spent on nothing
+            from asyncbound.checks.applicability import uncertified
+
+            no_cert = uncertified(bound, problem, check.overrides)
+            gap = None if no_cert is None else no_cert.reason
         if gap is not None:
             excluded[fam.name] = gap
             continue
@@ -272,7 +280,7 @@ def space_for(check, bound=None) -> SearchSpace:
         delays, taus = (), (0,)
     else:
         delays = DELAY_FAMILIES
-        taus = tuple(sorted({max(1, base_tau // 2), base_tau, TAU_FACTOR * base_tau}))
+        taus = tuple(sorted({1, max(1, base_tau // 2), base_tau, TAU_FACTOR * base_tau}))
     vals = _certified_at_plan(bound, _probe(families[0], check), check) | {"tau": float(base_tau)}
     eta_max, _ = planning.admissible_lr(bound, vals)
     if check.lr is None and math.isfinite(eta_max):

@@ -76,7 +76,9 @@ def decide(kind, interval: Interval, bound: float, *, rtol: float = RTOL,
     note = f" ({proxy_note})" if proxy_note else ""
     if not math.isfinite(bound):
         return Decision(Verdict.INCONCLUSIVE, f"the bound evaluates to {bound}, nothing to compare{note}")
-    if not interval.finite:
+    # an infinite end point says "no information on that side" (a proxy whose lower end is
+    # ln 0: the data cannot keep a nonnegative quantity away from 0); it decides nothing there
+    if not math.isfinite(interval.value) or math.isnan(interval.low) or math.isnan(interval.high):
         return Decision(Verdict.DIVERGED, f"{what} is not finite ({interval.value}){note}")
     lo, hi, tol = interval.low, interval.high, tolerance(bound, rtol)
     ci = f"{what} {_g(interval.value)} [{_g(lo)}, {_g(hi)}] (n={interval.n}, alpha={interval.alpha:.2g})"

@@ -97,9 +97,15 @@ _ENTRIES = [
     AlgorithmSpec("async_adanorm", _factory("adanorm"), "random_blocks",
                   {"lr": 0.5, "eps": 1e-8, "form": "gratton_toint"}, REF_PROC, GT, None,
                   "Async AdaNorm (one accumulator per block) on random overlapping blocks."),
+    # No claim: Gratton & Toint's class (abstract) is AdaGrad/AdaNorm type, with momentum or
+    # inexact normalisation; an EMA second moment at a constant step is Adam, which need not
+    # converge (Reddi et al. 2018, arXiv:1904.09237). Checked against min_k E||grad f||^2 (the
+    # expectation inside the min), it stalls under adversarial delays (slope 0 from t = 31 to
+    # 1000 at tau = 12): the rate is not Adam's to claim. Its oracle check (torch parity) stays.
     AlgorithmSpec("async_adam", _factory("adam"), "random_blocks",
-                  {"lr": 0.02, "betas": (0.9, 0.999), "eps": 1e-8}, REF_PROC, GT, None,
-                  "Async Adam-type EMA preconditioner on random overlapping blocks."),
+                  {"lr": 0.02, "betas": (0.9, 0.999), "eps": 1e-8}, REF_PROC, (), None,
+                  "Async Adam-type EMA preconditioner on random overlapping blocks (claims no "
+                  "bound: constant-step Adam is outside the Gratton-Toint class)."),
     AlgorithmSpec("async_adagrad_momentum", gt_momentum, "random_blocks",
                   {"lr": 0.3, "beta": 0.9, "eps": 1e-8}, REF_PROC, GT, None,
                   "Async AdaGrad with EMA momentum on random overlapping blocks."),

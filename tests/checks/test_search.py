@@ -115,7 +115,8 @@ def correct_record():
 def test_search_record_keeps_every_configuration_and_decides_on_fresh_seeds(correct_record):
     rec = correct_record
     assert rec["verdict"] == "PASS", rec["reason"]
-    assert len(rec["search"]) == 2 + search.PROFILES["quick"].start + search.PROFILES["quick"].refine
+    assert len(rec["search"]) == (1 + len(search.CORNER_LEVELS) + search.PROFILES["quick"].start
+                                 + search.PROFILES["quick"].refine)
     screened = {e["base_seed"] for e in rec["search"]}
     assert len(screened) == len(rec["search"]) and min(screened) >= search.SCREEN_OFFSET
     assert rec["config"]["base_seed"] == 0 and rec["worst"]["decided_on_seeds"] == [0, 7]
@@ -187,6 +188,14 @@ def test_the_corner_is_eta_max_under_adversarial_delays_at_the_smallest_tau(corr
     assert corner["tau"] == min(rec["search_space"]["taus"])
     assert corner["workers"] == min(rec["search_space"]["workers"])
     assert corner["problem"] == rec["search_space"]["problems"][0]
+    assert min(rec["search_space"]["taus"]) == 1
+    # the second corner: the same, with the problem's parameters at their first levels
+    second = rec["search"][2]["axes"]
+    assert {k: v for k, v in second.items() if not k.startswith("problem.")} == \
+        {k: v for k, v in corner.items() if not k.startswith("problem.")}
+    fam = next(f for f in search_space.PROBLEM_FAMILIES if f.name == corner["problem"])
+    assert {k[len("problem."):]: v for k, v in second.items() if k.startswith("problem.")} == \
+        fam.options((0.0,) * len(fam.levels))
 
 
 def test_the_deciding_run_keeps_the_checks_sequential_looks(monkeypatch):
