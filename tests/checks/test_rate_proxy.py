@@ -15,12 +15,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from asyncbound import theory
 from asyncbound.checks import metrics
 from asyncbound.checks.engine import run_check
 from asyncbound.checks.suite import spec_for
 from asyncbound.checks.verdicts import Verdict, decide
 
+from asyncbound import theory
 from tests.checks import planted
 
 ALPHA = 1e-3
