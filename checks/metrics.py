@@ -146,6 +146,12 @@ def _slope_proxy(bound, df, alpha, column="grad_norm_sq", running="min") -> Meas
 
     band_lo, band_hi = slope_band(t0, p_log)
     target = band_hi + (order_v - band_lo)
+    if s == -math.inf:
+        # Q(K) = 0 exactly (every seed's X is 0 at some point: a stationary point reached, e.g. a
+        # redescending loss whose gradient underflows far out): the rate holds there trivially;
+        # a slope of -inf is no divergence: report the upper end (the least favourable slope the
+        # data allow), which decides; without one, the allowance itself (undecided)
+        s = s_hi if math.isfinite(s_hi) else target
     allowance = band_hi - band_lo
     note = (f"ASYMPTOTIC bound: finite-run proxy = secant log-log slope of the running {running} "
             f"of E {column} (expectation over seeds inside) between t0 = {t0:.0f} and K = {tk:.0f}, "
@@ -156,7 +162,7 @@ def _slope_proxy(bound, df, alpha, column="grad_norm_sq", running="min") -> Meas
     series = band_series(iters, curve, alpha)
     return Measured(iv, target, "UPPER", what, note=note, series=series,
                     extra={"proxy": {"order": order_v, "log_power": p_log, "fit_from": t0,
-                                     "secant": {k: float(v) for k, v in ends.items()}}})
+                                     "secant": {k: stats.finite_or_none(v) for k, v in ends.items()}}})
 
 
 def _min_curve_ends(mat: np.ndarray, t: np.ndarray, i0: int, half: float) -> dict:

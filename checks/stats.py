@@ -160,7 +160,8 @@ class Interval:
     method: str = "student-t"
 
     def as_dict(self) -> dict:
-        return {"value": _f(self.value), "ci_low": _f(self.low), "ci_high": _f(self.high),
+        return {"value": finite_or_none(self.value), "ci_low": finite_or_none(self.low),
+                "ci_high": finite_or_none(self.high),
                 "n_seeds": int(self.n), "alpha": float(self.alpha), "method": self.method}
 
     @property
@@ -168,7 +169,7 @@ class Interval:
         return all(math.isfinite(v) for v in (self.value, self.low, self.high))
 
 
-def _f(v: float) -> float | None:
+def finite_or_none(v: float) -> float | None:
     v = float(v)
     return v if math.isfinite(v) else None
 

@@ -107,3 +107,12 @@ def test_adagrad_with_an_overwritten_accumulator_fails_the_rate_correct_adagrad_
                    base_seed=7, **CONFIG)
     rec = run_check(spec, ALPHA)
     assert rec["verdict"] == verdict, rec["reason"]
+
+
+def test_a_run_that_reaches_a_stationary_point_exactly_passes_not_diverges():
+    """min_k E X_k = 0 (every seed's gradient is exactly 0 from some point: a redescending loss's
+    gradient underflows far out): the slope is -inf, the rate holds there trivially."""
+    mat = _curves(1, "rate", seeds=16)
+    mat[:, 60:] = 0.0
+    verdict, m = _decide(mat)
+    assert verdict == Verdict.PASS and math.isfinite(m.interval.value)
