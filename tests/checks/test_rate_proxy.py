@@ -116,3 +116,17 @@ def test_a_run_that_reaches_a_stationary_point_exactly_passes_not_diverges():
     mat[:, 60:] = 0.0
     verdict, m = _decide(mat)
     assert verdict == Verdict.PASS and math.isfinite(m.interval.value)
+
+
+@pytest.mark.parametrize("algorithm, verdict", [
+    ("async_normalized", "PASS"),
+    (planted.CATALOGUE["normalized_sq"][2], "FAIL"),  # g/||g||^2: a dropped sqrt
+])
+def test_a_normalized_step_divided_by_the_squared_norm_fails_on_logistic_regression(algorithm, verdict):
+    """On the weakly curved logistic problem the step alpha_t/||g|| of the bug overshoots and
+    min_k E||grad f||^2 stalls; the correct alpha_t/sqrt(t) normalized step keeps its rate."""
+    spec = replace(spec_for(algorithm, "gratton_toint2026/rate"), search=None, looks=1, lr=0.2,
+                   base_seed=11, problem="logistic", problem_options={"lam": 0.01, "dim": 20},
+                   delay="uniform:4", workers=4, steps=1000, seeds=64, eval_every=10)
+    rec = run_check(spec, ALPHA)
+    assert rec["verdict"] == verdict, rec["reason"]

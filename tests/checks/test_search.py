@@ -215,3 +215,19 @@ def test_the_deciding_run_keeps_the_checks_sequential_looks(monkeypatch):
     rec = search.search_check(small(spec, search="quick"), ALPHA)
     assert set(seen[:-1]) == {1} and seen[-1] == SEARCHED_LOOKS  # screening: one look each
     assert rec["verdict"] in ("PASS", "INCONCLUSIVE")
+
+
+@pytest.mark.parametrize("algorithm, verdict", [
+    ("ps_sgd", "PASS"),
+    (planted.CATALOGUE["ps_stale_by_one"][2], "FAIL"),
+])
+def test_the_tau_1_corner_catches_a_parameter_server_off_by_one(algorithm, verdict):
+    """At the corner with tau = 1 (eta = eta_max(tau = 1) = 1/(2L), adversarial delays, the
+    quadratic with condition number 1 and little noise) a master applying the previous arrival's
+    gradient runs at delay 2 where the trace records 1: the classic non-convex bound FAILs
+    (measured/bound ~2.3); ps_sgd sits at ~0.23 of it."""
+    spec = replace(spec_for(algorithm, "classic_delayed_sgd/nonconvex"), search=None, looks=1,
+                   problem="quadratic", problem_options={"cond": 1.0, "sigma": 0.01, "dim": 5},
+                   delay="adversarial:1", workers=2, lr_fraction=0.999, base_seed=5)
+    rec = run_check(spec, ALPHA)
+    assert rec["verdict"] == verdict, rec["reason"]
