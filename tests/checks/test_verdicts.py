@@ -65,3 +65,11 @@ def test_worst_and_failing():
     # issue 16: a crashed check (ERROR) fails the run too
     assert FAILING == {Verdict.FAIL, Verdict.ERROR}
     assert worst(["FAIL", "ERROR", "PASS"]) == Verdict.ERROR
+
+
+def test_an_infinite_end_point_decides_nothing_on_its_side_and_is_no_divergence():
+    """A proxy whose lower end is ln 0 (the data cannot keep a nonnegative quantity from 0)."""
+    assert decide("UPPER", Interval(-0.6, -math.inf, -0.4, 32, 0.01), -0.2).verdict == Verdict.PASS
+    assert decide("UPPER", Interval(-0.1, -math.inf, 0.3, 32, 0.01), -0.2).verdict == Verdict.INCONCLUSIVE
+    assert decide("UPPER", Interval(0.0, -0.1, math.inf, 32, 0.01), -0.2).verdict == Verdict.FAIL
+    assert decide("UPPER", Interval(-math.inf, -math.inf, -0.4, 32, 0.01), -0.2).verdict == Verdict.DIVERGED
