@@ -131,8 +131,8 @@ def _stability(bound, problem, delays, tau) -> tuple[float, str] | None:
     from asyncbound.theory.coverage import covers
 
     L = (getattr(problem, "constants", {}) or {}).get("L")
-    if not covers(bound).linear_step or L is None:
-        return None
+    if not covers(bound).linear_step or L is None or not float(L) > 0:
+        return None  # no certified curvature (or none at all: L = 0): no step is unstable
     family = "constant" if str(getattr(delays, "spec", "")).split(":")[0] in ("constant", "adversarial") else "other"
     if tau is None:  # unbounded delays: GD's own threshold, necessary once delay 0 can be drawn
         return stable_step(float(L), 0, "constant")
