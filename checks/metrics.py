@@ -167,22 +167,18 @@ def _slope_proxy(bound, df, alpha, column="grad_norm_sq", running="min") -> Meas
 
 def _min_curve_ends(mat: np.ndarray, t: np.ndarray, i0: int, half: float) -> dict:
     """Point values and one-sided bounds (level 1 - ``half`` each) of Q(t) = min_{k<=t} E X_k at
-    t0 = t[i0] and at K = t[-1] (see :func:`_slope_proxy`)."""
-    n = mat.shape[0]
-    means = np.nanmean(mat, axis=0)
-    sd = np.nanstd(mat, axis=0, ddof=1) / math.sqrt(n) if n > 1 else np.zeros(mat.shape[1])
-    q = stats.t_ppf(1.0 - half, n - 1) if n > 1 else 0.0
-    low = means - q * sd  # at the argmin, low <= E X_k* = Q w.p. >= 1 - half: no correction
-
+    t0 = t[i0] and at K = t[-1] (see :func:`_slope_proxy`). The lower ends are
+    :func:`stats.extremum_of_means`' (per-point t bounds, exact at the argmin); the upper ends
+    use a window instead of its Bonferroni side: Q is at most the mean of E X over any window
+    before it, a t-bound on per-seed window averages."""
     def window_upper(sel) -> float:
-        # Q <= the mean of E X over any window before it: a t-bound on per-seed window averages
         return stats.mean_interval(np.nanmean(mat[:, sel], axis=1), half).high
 
+    at_t0 = stats.extremum_of_means(mat[:, :i0 + 1], half, "min")
+    at_k = stats.extremum_of_means(mat, half, "min")
     w0 = (t >= t[i0] / 2) & (np.arange(t.size) <= i0)
-    wk = t >= t[-1] / 2
-    return {"Q0": float(np.min(means[:i0 + 1])), "QK": float(np.min(means)),
-            "Q0_lo": float(np.min(low[:i0 + 1])), "Q0_hi": window_upper(w0),
-            "QK_lo": float(np.min(low)), "QK_hi": window_upper(wk)}
+    return {"Q0": at_t0.value, "QK": at_k.value, "Q0_lo": at_t0.low, "Q0_hi": window_upper(w0),
+            "QK_lo": at_k.low, "QK_hi": window_upper(t >= t[-1] / 2)}
 
 
 def _log_ratio(num: float, den: float) -> float:

@@ -145,9 +145,9 @@ def corner_point(space: SearchSpace, levels: float = 0.5) -> tuple[float, ...]:
     if not 0.0 <= levels < 1.0:
         raise ValueError(f"levels must be in [0, 1), got {levels!r}")
     u = [0.5] * space.dim
-    for p in ("p1", "p2", "p3"):
-        u[SearchSpace.AXES.index(p)] = levels
     ax = {a: i for i, a in enumerate(SearchSpace.AXES)}
+    for p in ("p1", "p2", "p3"):
+        u[ax[p]] = levels
     u[ax["problem"]] = 0.5 / max(len(space.problems), 1)
     if "adversarial" in space.delays:
         u[ax["delay"]] = (space.delays.index("adversarial") + 0.5) / len(space.delays)
