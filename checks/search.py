@@ -13,7 +13,8 @@ Design (deterministic, so a record is reproducible from its config alone):
 2. *space-filling start*: the first points of a low-discrepancy design in the unit cube of the
    space's axes (:func:`design_point`: Halton in bases 3 and 5 on the two categorical axes, so
    that the first 3 points already visit 3 distinct problem families and 3 distinct delay
-   families, and Roberts' Kronecker sequence on the others);
+   families, and Roberts' Kronecker sequence on the others), plus one point per certifying
+   family still unvisited, up to the profile's ``cover`` (:func:`coverage_points`);
 3. *local refinement*: a pattern search from the worst point so far: one coordinate (step,
    tau, delay shape, workers, in that order, each first towards the hard end) moves by h, and h
    halves after every sweep. Bounded-delay theorems are tightest at the boundary of their side
@@ -78,13 +79,17 @@ class Profile:
     refine: int
     steps: tuple = (1,)
     shrink: int = 2  # runs spent making a FAIL's counterexample simpler
+    #: certifying problem families every search visits (up to this many, in the space's order):
+    #: one start point is added per family the anchor, corners and start points left unvisited
+    cover: int = 4
 
 
 PROFILES = {
-    # CI: 3 start points cover 3 problem and 3 delay families; one move towards the hard end
+    # CI: 3 start points cover 3 problem and 3 delay families, plus one for a 4th family (the
+    # rate shapes' non-convex network); one move towards the hard end
     "quick": Profile("quick", start=3, refine=1),
-    "full": Profile("full", start=11, refine=6, steps=(1, 2), shrink=4),
-    "thorough": Profile("thorough", start=31, refine=16, steps=(1, 2), shrink=6),
+    "full": Profile("full", start=11, refine=6, steps=(1, 2), shrink=4, cover=11),
+    "thorough": Profile("thorough", start=31, refine=16, steps=(1, 2), shrink=6, cover=11),
 }
 
 
@@ -156,6 +161,29 @@ def corner_point(space: SearchSpace, levels: float = 0.5) -> tuple[float, ...]:
     u[ax["workers"]] = 0.0
     u[ax["steps"]] = 0.0
     return tuple(u)
+
+
+def coverage_points(space: SearchSpace, profile: Profile, visited: set) -> list[tuple[float, ...]]:
+    """Extra start points so that the search visits ``min(len(space.problems), profile.cover)``
+    certifying families: for each family not in ``visited`` (in the space's order), the next
+    design point (numbered on from the profile's start points) with its problem coordinate
+    moved into that family's cell. With 3 families the Halton start already visits all 3, so
+    nothing is added; a 4-family space (the rate shapes: quadratic, Huber + ridge, logistic and
+    the tanh network) gets one point on the family its 3 start points missed."""
+    want = min(len(space.problems), profile.cover)
+    seen, out, i = set(visited), [], profile.start
+    ax = SearchSpace.AXES.index("problem")
+    for k, fam in enumerate(space.problems):
+        if len(seen) >= want:
+            break
+        if fam.name in seen:
+            continue
+        i += 1
+        u = list(design_point(i, space.dim))
+        u[ax] = (k + 0.5) / len(space.problems)
+        out.append(tuple(u))
+        seen.add(fam.name)
+    return out
 
 
 #: the corner is screened at the problem's middle levels and at its first ones (corner_point)
@@ -263,6 +291,8 @@ def search_check(check, alpha: float) -> dict:
         screen(corner_point(space, levels))
     for i in range(1, profile.start + 1):
         screen(design_point(i, space.dim))
+    for u in coverage_points(space, profile, {e["problem"] for e in tried}):
+        screen(u)
     h, moves = 0.25, 0
     while moves < profile.refine and best is not None:
         # the anchor has no unit-cube coordinates: refine around the first design point then

@@ -18,6 +18,7 @@ from .quadratic import Quadratic
 from .real_data import REAL_DATA_PROBLEMS
 from .regression import LeastSquares, Logistic
 from .robust import ROBUST_LOSSES, RobustRegression
+from .tanh_net import TanhNet
 
 
 def _logistic_box(*, box: float = 1.0, lam: float = 0.0, **options) -> Logistic:
@@ -58,6 +59,7 @@ _FACTORIES: dict[str, Callable[..., Problem]] = {
     "hinge": Hinge,
     "relu_net": ReluNet,
     "mlp": MLP,
+    "tanh_net": TanhNet,  # one tanh hidden layer, fixed output layer: non-convex, certified L
     "adam_counterexample": AdamCounterexample,  # Reddi et al. 2018: Adam fails, AMSGrad converges
     **REAL_DATA_PROBLEMS,  # real data (scikit-learn, the `data` extra): breast cancer, digits
 }
@@ -78,4 +80,5 @@ def get_problem(name: str, *, dim: int | None = None, seed: int = 0, **options) 
 
 
 __all__ = ["CANONICAL_CONSTANTS", "MLP", "Huber", "PROBLEMS", "Hinge", "L1LeastSquares", "LeastSquares",
-           "Logistic", "Problem", "Quadratic", "ReluNet", "RobustRegression", "get_problem", "load_dataset"]
+           "Logistic", "Problem", "Quadratic", "ReluNet", "RobustRegression", "TanhNet", "get_problem",
+           "load_dataset"]
