@@ -134,6 +134,14 @@ class TanhNet(Problem):
     def _grad(self, x: Tensor) -> Tensor:
         return self._grad_on(x, self.Xt, self.y)
 
+    def per_sample_grads(self, x: Tensor) -> Tensor:
+        """(S, n, d) per-sample gradients (for tests and variance estimates)."""
+        h = torch.tanh(self._pre(x, self.Xt))
+        dz = -torch.sigmoid(-self.y * (h @ self.a)) * self.y
+        dpre = dz.unsqueeze(-1) * self.a * (1 - h * h)            # (S, n, m)
+        g = dpre.unsqueeze(-1) * self.Xt.unsqueeze(1)             # (S, n, m, p+1)
+        return g.reshape(x.shape[0], self.n, self.dim)
+
     def _sgrad(self, x: Tensor, generator: torch.Generator) -> Tensor:
         idx = minibatch(self.n, self.batch_size, x.shape[0], generator)
         return self._grad_on(x, self.Xt[idx].to(x.dtype), self.y[idx])

@@ -136,6 +136,21 @@ def normalized_by_square(*, lr: float, schedule: str = "inv_sqrt"):
     return FunctionalRule("normalized_sq", init, step, {"lr": lr, "schedule": schedule})
 
 
+def normalized_harmonic(*, lr: float, schedule: str = "inv_sqrt"):
+    """Normalized step at ``lr/t`` instead of ``lr/sqrt(t)`` (the schedule's square root dropped):
+    the steps sum to only ``lr ln t``, so the iterates stop short of a stationary point on any
+    problem that needs them to travel (a network's weights), and ``min_k E||grad f||^2`` stalls."""
+    def init(params):
+        return {}
+
+    def step(grad, state, t):
+        n = torch.linalg.vector_norm(grad, dim=-1, keepdim=True)
+        unit = torch.where(n > 0, grad / n.clamp_min(1e-300), torch.zeros_like(grad))
+        return -(lr * schedule_factor(schedule, t) ** 2) * unit, state
+
+    return FunctionalRule("normalized_harmonic", init, step, {"lr": lr, "schedule": schedule})
+
+
 def amsgrad_variant(*, lr: float, beta1: float = 0.9, beta2: float = 0.999,
                     schedule: str = "constant", keep_max: bool = True, bias_correction: bool = False):
     """APAM's AMSGrad with one of two mistakes: ``keep_max=False`` (v-hat = v: Adam's
@@ -254,6 +269,9 @@ CATALOGUE: dict[str, tuple[str, str, AlgorithmSpec]] = {
     "normalized_sq": ("adaptive", "async_normalized", _like(
         "normalized_sq", "async_normalized", normalized_by_square,
         description="normalized step divided by ||g||^2 instead of ||g||.")),
+    "normalized_harmonic": ("adaptive", "async_normalized", _like(
+        "normalized_harmonic", "async_normalized", normalized_harmonic,
+        description="normalized step at lr/t instead of lr/sqrt(t).")),
     "apam_no_max": ("apam", "apam", _like(
         "apam_no_max", "apam", amsgrad_no_max,
         description="APAM master keeps v-hat = v (no running maximum): Adam, not AMSGrad.")),

@@ -44,6 +44,41 @@ def test_design_visits_three_problem_and_delay_families_in_three_points():
     assert pts == [search.design_point(i, 10) for i in (1, 2, 3)]  # deterministic
 
 
+def _first_visits(space, check, profile):
+    """The families the anchor, the corners and the profile's start points visit."""
+    pts = [search.corner_point(space, lv) for lv in search.CORNER_LEVELS]
+    pts += [search.design_point(i, space.dim) for i in range(1, profile.start + 1)]
+    return {check.problem} | {space.point(u)["axes"]["problem"] for u in pts}
+
+
+@pytest.mark.parametrize("algorithm, bound", [("async_adagrad", "gratton_toint2026/rate"),
+                                              ("apam", "xu_apam/nonconvex")])
+def test_coverage_point_puts_the_rate_shapes_on_every_family_including_the_network(algorithm, bound):
+    """Issue 12 (breadth): every reconstructed rate shape runs on a non-convex and a non-quadratic
+    problem in the quick profile. The 3 Halton start points visit 3 of the 4 certifying families;
+    one coverage point visits the 4th, with the other coordinates of the next design point."""
+    from asyncbound.implementations.problems import get_problem
+
+    check, quick = spec_for(algorithm, bound), search.PROFILES["quick"]
+    space = search_space.space_for(check)
+    names = [f.name for f in space.problems]
+    assert names == ["quadratic", "huber_ridge", "tanh_net", "logistic"]
+    first = _first_visits(space, check, quick)
+    extra = search.coverage_points(space, quick, first)
+    assert len(extra) == 1 and first | {space.point(u)["axes"]["problem"] for u in extra} == set(names)
+    assert not get_problem("tanh_net").convex
+    u, nxt = extra[0], search.design_point(quick.start + 1, space.dim)
+    assert u[1:] == nxt[1:]  # only the problem coordinate is moved
+
+
+def test_a_three_family_space_gets_no_coverage_point():
+    check, quick = spec_for("hogwild_sgd", "classic_delayed_sgd/strongly_convex"), search.PROFILES["quick"]
+    space = search_space.space_for(check)
+    assert len(space.problems) == 3
+    assert search.coverage_points(space, quick, _first_visits(space, check, quick)) == []
+    assert len(search.coverage_points(space, quick, set())) == 3  # nothing visited: one per family
+
+
 @pytest.mark.parametrize("bad", [0, -1, True, 1.5])
 def test_design_rejects_bad_index(bad):
     with pytest.raises(ValueError, match="i must be"):
@@ -75,11 +110,12 @@ def test_every_delay_family_guarantees_the_tau_eta_max_is_solved_at(family):
 
 def test_space_keeps_only_problems_certifying_the_bound():
     nc = search_space.space_for(spec_for("hogwild_sgd", "classic_delayed_sgd/nonconvex"))
-    assert {f.name for f in nc.problems} == {"quadratic", "huber", "huber_ridge", "logistic", "cauchy", "welsch"}
+    assert {f.name for f in nc.problems} == {"quadratic", "huber", "huber_ridge", "logistic", "cauchy", "welsch",
+                                            "tanh_net"}
     assert "L" in nc.excluded["mlp"] and "structural" in nc.excluded["logistic_box"]
     assert nc.lr_axis == "fraction" and nc.lr_range[1] == 1.0
     m = search_space.space_for(spec_for("hogwild_sgd", "nadiradze2021/nonconvex_M"))
-    assert [f.name for f in m.problems] == ["huber", "cauchy", "welsch"]  # those certifying M
+    assert [f.name for f in m.problems] == ["huber", "tanh_net", "welsch", "cauchy"]  # those certifying M
     assert "does not certify M" in m.excluded["huber_ridge"]  # a ridge makes the gradient unbounded
     box = search_space.space_for(spec_for("apam", "xu_apam/convex"))
     assert {f.name for f in box.problems} == {"quadratic_box", "huber_box", "logistic_box"}  # bounded domain
@@ -115,8 +151,13 @@ def correct_record():
 def test_search_record_keeps_every_configuration_and_decides_on_fresh_seeds(correct_record):
     rec = correct_record
     assert rec["verdict"] == "PASS", rec["reason"]
-    assert len(rec["search"]) == (1 + len(search.CORNER_LEVELS) + search.PROFILES["quick"].start
-                                 + search.PROFILES["quick"].refine)
+    quick = search.PROFILES["quick"]
+    space = search_space.space_for(spec_for("hogwild_sgd", "classic_delayed_sgd/nonconvex"))
+    visited = {e["problem"] for e in rec["search"][:1 + len(search.CORNER_LEVELS) + quick.start]}
+    extra = search.coverage_points(space, quick, visited)
+    assert len(extra) == 1  # 7 families: the anchor, corners and 3 start points visit 3
+    assert len(rec["search"]) == 1 + len(search.CORNER_LEVELS) + quick.start + len(extra) + quick.refine
+    assert len({e["problem"] for e in rec["search"]}) >= quick.cover
     screened = {e["base_seed"] for e in rec["search"]}
     assert len(screened) == len(rec["search"]) and min(screened) >= search.SCREEN_OFFSET
     assert rec["config"]["base_seed"] == 0 and rec["worst"]["decided_on_seeds"] == [0, 7]

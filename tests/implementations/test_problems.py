@@ -39,7 +39,7 @@ except ImportError:
     NAMES = tuple(n for n in PROBLEMS if n not in REAL_DATA_PROBLEMS)
 SMALL = dict(dim=6)
 #: problems whose dimension is set by their data or architecture
-FIXED_DIM = ("relu_net", "mlp", "breast_cancer_logistic", "digits_mlp", "digits_cnn")
+FIXED_DIM = ("relu_net", "mlp", "tanh_net", "breast_cancer_logistic", "digits_mlp", "digits_cnn")
 CACHE: dict[str, object] = {}
 
 
@@ -58,7 +58,7 @@ def points(p, S=8, seed=0, scale=1.0):
 def test_registry_names_and_unknown():
     assert set(PROBLEMS) == {"quadratic", "quadratic_box", "least_squares", "logistic", "logistic_box",
                              "l1_least_squares", "hinge", "relu_net", "mlp", "huber", "huber_ridge",
-                             "huber_box", "cauchy", "welsch", "adam_counterexample",
+                             "huber_box", "cauchy", "welsch", "tanh_net", "adam_counterexample",
                              "breast_cancer_logistic", "digits_mlp", "digits_cnn"}
     with pytest.raises(ValueError, match="valid names: .*quadratic"):
         get_problem("quadratc")
@@ -135,7 +135,7 @@ def test_quadratic_noise_unbiased_with_exact_variance():
     assert abs(float(sq.mean()) - 0.49) <= z_threshold(1) * 0.49 * math.sqrt(2 / p.dim / N)
 
 
-@pytest.mark.parametrize("name", ["least_squares", "logistic", "logistic_box", "hinge"])
+@pytest.mark.parametrize("name", ["least_squares", "logistic", "logistic_box", "hinge", "tanh_net"])
 def test_minibatch_unbiased_and_variance_bounded(name):
     p = problem(name)
     x = points(p, S=4, seed=7)
