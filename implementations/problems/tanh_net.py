@@ -83,6 +83,7 @@ class TanhNet(Problem):
         self.y = y
         lmax, _ = sym_eig_extremes(self.Xt.T @ self.Xt / n)
         a_max, a_sq, a_l1 = c / math.sqrt(m), c * c, c * math.sqrt(m)
+        f_low = math.log1p(math.exp(-a_l1))
         norms = self.Xt.norm(dim=1)
         self.constants = {
             "L": lmax * (1 + EIG_MARGIN) * (a_sq / 4 + TANH_CURVATURE * a_max),
@@ -98,10 +99,10 @@ class TanhNet(Problem):
             "M": "||a|| max_i ||x~_i|| bounds every per-sample (hence minibatch) gradient norm.",
             "sigma": "(1/(B n)) sum ||a||^2 ||x~_i||^2 >= E||g - grad f||^2 everywhere (a variance is at "
                      "most the second moment; |l'| <= 1, |tanh'| <= 1).",
-            "f_star": f"log(1 + exp(-||a||_1)) = {math.log1p(math.exp(-a_l1)):.6g} is a lower bound "
+            "f_star": f"log(1 + exp(-||a||_1)) = {f_low:.6g} is a lower bound "
                       "(|u_i| <= ||a||_1); the infimum is unknown.",
         }
-        self.f_star, self.x_star = math.log1p(math.exp(-a_l1)), None
+        self.f_star, self.x_star = f_low, None
 
     def x0(self, n_seeds: int, generator: torch.Generator) -> Tensor:
         """Glorot-style: every hidden weight N(0, x0_scale^2 / (p + 1))."""
@@ -119,27 +120,24 @@ class TanhNet(Problem):
         u = torch.tanh(self._pre(x, self.Xt)) @ self.a  # (S, n)
         return -logsigmoid(self.y * u).mean(-1)
 
+    def _dpre(self, x: Tensor, Xt: Tensor, y: Tensor) -> Tensor:
+        """Per-sample dl/d(pre-activation) = l'(z) y a_j tanh'(w_j^T x~): (S, B, m)."""
+        h = torch.tanh(self._pre(x, Xt))                          # (S, B, m)
+        dz = -torch.sigmoid(-y * (h @ self.a)) * y                # dl/du = l'(z) y
+        return dz.unsqueeze(-1) * self.a * (1 - h * h)
+
     def _grad_on(self, x: Tensor, Xt: Tensor, y: Tensor) -> Tensor:
         """Mean gradient over the rows of Xt (n, p+1) or (S, B, p+1), labels y (n,) or (S, B)."""
-        h = torch.tanh(self._pre(x, Xt))                          # (S, B, m)
-        z = y * (h @ self.a)                                      # (S, B)
-        dz = -torch.sigmoid(-z) * y                               # dl/du = l'(z) y
-        dpre = dz.unsqueeze(-1) * self.a * (1 - h * h)            # (S, B, m)
-        if Xt.dim() == 2:
-            g = torch.einsum("sbm,bk->smk", dpre, Xt)
-        else:
-            g = torch.einsum("sbm,sbk->smk", dpre, Xt)
-        return g.reshape(x.shape[0], self.dim) / dpre.shape[1]
+        dpre = self._dpre(x, Xt, y)
+        spec = "sbm,bk->smk" if Xt.dim() == 2 else "sbm,sbk->smk"
+        return torch.einsum(spec, dpre, Xt).reshape(x.shape[0], self.dim) / dpre.shape[1]
 
     def _grad(self, x: Tensor) -> Tensor:
         return self._grad_on(x, self.Xt, self.y)
 
     def per_sample_grads(self, x: Tensor) -> Tensor:
         """(S, n, d) per-sample gradients (for tests and variance estimates)."""
-        h = torch.tanh(self._pre(x, self.Xt))
-        dz = -torch.sigmoid(-self.y * (h @ self.a)) * self.y
-        dpre = dz.unsqueeze(-1) * self.a * (1 - h * h)            # (S, n, m)
-        g = dpre.unsqueeze(-1) * self.Xt.unsqueeze(1)             # (S, n, m, p+1)
+        g = self._dpre(x, self.Xt, self.y).unsqueeze(-1) * self.Xt.unsqueeze(1)  # (S, n, m, p+1)
         return g.reshape(x.shape[0], self.n, self.dim)
 
     def _sgrad(self, x: Tensor, generator: torch.Generator) -> Tensor:
